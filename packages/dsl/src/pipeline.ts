@@ -1,0 +1,129 @@
+/**
+ * Pipeline: a DAG of stage instances wired output -> input, with scale presets,
+ * a privacy budget and the accountants that check it.
+ *
+ * Pipelines are built with a typed builder (`Pipeline.make(name, options, (b) => ...)`):
+ * `b.add(id, stage, { inputs: { docs: corpus.out.documents } })` only type-checks when
+ * each input gets an output of the same artifact type. The builder produces a plain
+ * graph (`PipelineGraph`) that `plan` validates again at run time (cycles, unwired
+ * inputs, type and privacy mismatches), since graphs can also be assembled by code.
+ */
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import type { ArtifactSpec } from "./artifact.ts"
+import type { AnyStage, Specs, Stage } from "./stage.ts"
+import { erase } from "./stage.ts"
+
+/** A reference to one output of one node. */
+export interface OutputRef<S extends ArtifactSpec = ArtifactSpec> {
+  readonly node: string
+  readonly output: string
+  readonly spec: S
+}
+
+/** Setting values by dotted path, `node.field.subfield`. */
+export type Settings = Readonly<Record<string, unknown>>
+
+export interface NodeSpec {
+  readonly id: string
+  readonly stage: AnyStage
+  /** Base semantic config and perf flags (partial; completed by scale, --set and defaults). */
+  readonly config: Readonly<Record<string, unknown>>
+  readonly perf: Readonly<Record<string, unknown>>
+  readonly inputs: Readonly<Record<string, { readonly node: string; readonly output: string }>>
+}
+
+export class AccountingFailed extends Schema.TaggedError<AccountingFailed>()("AccountingFailed", {
+  message: Schema.String
+}) {}
+
+/** Turns DP events (in the accountant's JSON encoding) into an epsilon at `delta`. */
+export interface Accountant {
+  readonly name: string
+  readonly epsilon: (events: ReadonlyArray<unknown>, delta: number) => Effect.Effect<number, AccountingFailed>
+}
+
+export interface PrivacyPolicy {
+  readonly budget: { readonly epsilon: number; readonly delta: number }
+  /** The first accountant is authoritative for budget checks; the others are reported. */
+  readonly accountants: readonly [Accountant, ...Array<Accountant>]
+}
+
+export interface PipelineGraph {
+  readonly name: string
+  readonly description: string
+  readonly nodes: ReadonlyArray<NodeSpec>
+  readonly scales: Readonly<Record<string, Settings>>
+  readonly defaultScale: string
+  readonly privacy: PrivacyPolicy | undefined
+  /** The most stages the executor runs at once (independent branches). */
+  readonly concurrency: number
+}
+
+type DeepPartial<T> = T extends ReadonlyArray<unknown> | Uint8Array | Int32Array | Float32Array
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+    : T
+
+export interface NodeHandle<O extends Specs> {
+  readonly id: string
+  readonly out: { readonly [K in keyof O]: OutputRef<O[K]> }
+}
+
+export interface Builder {
+  add<C, P, I extends Specs, O extends Specs>(
+    id: string,
+    stage: Stage<C, P, I, O>,
+    options: {
+      readonly config?: DeepPartial<C>
+      readonly perf?: DeepPartial<P>
+    } & ({} extends I ? { readonly inputs?: { readonly [K in keyof I]: OutputRef<I[K]> } } : { readonly inputs: { readonly [K in keyof I]: OutputRef<I[K]> } })
+  ): NodeHandle<O>
+}
+
+/** Builds a pipeline with the typed builder. */
+export const make = (
+  name: string,
+  options: {
+    readonly description?: string
+    readonly scales?: Readonly<Record<string, Settings>>
+    readonly defaultScale?: string
+    readonly privacy?: PrivacyPolicy
+    readonly concurrency?: number
+  },
+  build: (b: Builder) => void
+): PipelineGraph => {
+  const nodes: Array<NodeSpec> = []
+  const builder: Builder = {
+    add: (id, stage, opts) => {
+      if (!/^[a-z][a-z0-9-]*$/.test(id)) throw new Error(`Node id "${id}" must be lower-case letters, digits and dashes`)
+      if (nodes.some((n) => n.id === id)) throw new Error(`Node id "${id}" is used twice in pipeline ${name}`)
+      const inputs: Record<string, { node: string; output: string }> = {}
+      for (const [k, ref] of Object.entries((opts.inputs ?? {}) as Record<string, OutputRef>)) {
+        inputs[k] = { node: ref.node, output: ref.output }
+      }
+      nodes.push({
+        id,
+        stage: erase(stage),
+        config: (opts.config ?? {}) as Record<string, unknown>,
+        perf: (opts.perf ?? {}) as Record<string, unknown>,
+        inputs
+      })
+      const out: Record<string, OutputRef> = {}
+      for (const [k, spec] of Object.entries(stage.outputs)) out[k] = { node: id, output: k, spec }
+      return { id, out } as NodeHandle<typeof stage.outputs>
+    }
+  }
+  build(builder)
+  const scales = options.scales ?? {}
+  return {
+    name,
+    description: options.description ?? "",
+    nodes,
+    scales,
+    defaultScale: options.defaultScale ?? Object.keys(scales)[0] ?? "default",
+    privacy: options.privacy,
+    concurrency: options.concurrency ?? 2
+  }
+}

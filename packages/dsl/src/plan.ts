@@ -1,0 +1,296 @@
+/**
+ * Plan: validates a pipeline graph with a scale and settings, before anything runs.
+ *
+ * Checks, each failing with a PlanError that names the node and the field path:
+ * unknown scale; unknown `--set` key (the message lists the valid keys); config and
+ * perf flags decoded by each stage's Schema; inputs wired to existing outputs of the
+ * same artifact type; no cycles; privacy labels (an input that requires `public` data
+ * refuses `private` or `dp` data). The result lists nodes in topological order with
+ * their decoded config and the privacy label of every output.
+ */
+import { Exit, Schema, SchemaAST, SchemaIssue } from "effect"
+import type { ArtifactSpec } from "./artifact.ts"
+import { specTypeName } from "./artifact.ts"
+import type { NodeSpec, PipelineGraph, Settings } from "./pipeline.ts"
+import type { PrivacyLabel } from "./privacy.ts"
+import { joinLabels, propagate, satisfies } from "./privacy.ts"
+import { setPath } from "./settings.ts"
+import type { AnyStage } from "./stage.ts"
+import { tableSignature } from "./table-schema.ts"
+
+export const PlanErrorReason = Schema.Literals([
+  "unknown-scale",
+  "unknown-setting",
+  "invalid-config",
+  "unknown-reference",
+  "unwired-input",
+  "type-mismatch",
+  "cycle",
+  "privacy",
+  "budget"
+])
+
+export class PlanError extends Schema.TaggedError<PlanError>()("PlanError", {
+  reason: PlanErrorReason,
+  /** The node at fault, when there is one. */
+  node: Schema.optional(Schema.String),
+  /** The offending setting or field path, e.g. "train.steps". */
+  path: Schema.optional(Schema.String),
+  message: Schema.String
+}) {}
+
+export interface PlannedNode {
+  readonly id: string
+  readonly stage: AnyStage
+  /** Decoded semantic config (goes into the stage key, encoded). */
+  readonly config: unknown
+  readonly configEncoded: unknown
+  /** Decoded performance flags (recorded, never keyed). */
+  readonly perf: unknown
+  readonly perfEncoded: unknown
+  readonly inputs: Readonly<Record<string, { readonly node: string; readonly output: string }>>
+  readonly dependsOn: ReadonlyArray<string>
+  readonly outputLabels: Readonly<Record<string, PrivacyLabel>>
+  readonly isMechanism: boolean
+  /** DP events this node is predicted to spend (mechanisms only). */
+  readonly predictedEvents: ReadonlyArray<unknown>
+}
+
+export interface Plan {
+  readonly pipeline: PipelineGraph
+  readonly scale: string
+  /** The user's --set settings, as given. */
+  readonly settings: Settings
+  readonly nodes: ReadonlyArray<PlannedNode>
+}
+
+/** Leaf paths of a struct schema ("a", "b.c", ...); a non-struct has the single path "". */
+const leafPaths = (ast: SchemaAST.AST, prefix: string): Array<string> => {
+  if (!SchemaAST.isObjects(ast) || ast.propertySignatures.length === 0) return prefix === "" ? [] : [prefix]
+  return ast.propertySignatures.flatMap((ps) => leafPaths(ps.type, prefix === "" ? String(ps.name) : `${prefix}.${String(ps.name)}`))
+}
+
+/** True when `path` names a field (leaf or sub-struct) of the struct schema. */
+const hasPath = (ast: SchemaAST.AST, path: ReadonlyArray<string>): boolean => {
+  const [head, ...rest] = path
+  if (head === undefined) return true
+  if (!SchemaAST.isObjects(ast)) return false
+  const ps = ast.propertySignatures.find((p) => String(p.name) === head)
+  return ps !== undefined && hasPath(ps.type, rest)
+}
+
+/** Every valid `--set` key of a graph, for error messages and `--help`. */
+export const validSettingKeys = (graph: PipelineGraph): Array<string> =>
+  graph.nodes.flatMap((n) => [
+    ...leafPaths(n.stage.config.ast, "").map((p) => `${n.id}.${p}`),
+    ...leafPaths(n.stage.perf.ast, "").map((p) => `${n.id}.${p}`)
+  ])
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const decode = (
+  schema: Schema.Codec<unknown, unknown>,
+  value: unknown,
+  node: string
+): { readonly ok: true; readonly value: unknown; readonly encoded: unknown } | { readonly ok: false; readonly error: PlanError } => {
+  const exit = Schema.decodeUnknownExit(schema)(value, { onExcessProperty: "error" })
+  if (Exit.isSuccess(exit)) {
+    const encoded = Schema.encodeUnknownSync(schema)(exit.value)
+    return { ok: true, value: exit.value, encoded }
+  }
+  const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
+  const err = failure !== undefined && "error" in failure ? (failure.error as Schema.SchemaError) : undefined
+  const issue = err !== undefined ? formatter(err.issue).issues[0] : undefined
+  const path = [node, ...(issue?.path ?? []).map(String)].join(".")
+  return {
+    ok: false,
+    error: new PlanError({
+      reason: "invalid-config",
+      node,
+      path,
+      message: `Invalid setting ${path}: ${issue?.message ?? String(err?.message ?? "invalid config")}. Fix it in the pipeline, the scale preset, or with --set ${path}=VALUE.`
+    })
+  }
+}
+
+const specsMatch = (input: ArtifactSpec, output: ArtifactSpec): boolean => {
+  if (input.kind !== output.kind || specTypeName(input) !== specTypeName(output)) return false
+  if (input.kind === "table" && output.kind === "table") return tableSignature(input.table) === tableSignature(output.table)
+  return true
+}
+
+type Result<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: PlanError }
+
+/** Validates and resolves a pipeline for a scale and settings. */
+export const makePlan = (graph: PipelineGraph, options: { readonly scale?: string | undefined; readonly settings?: Settings }): Result<Plan> => {
+  const fail = (error: PlanError): Result<Plan> => ({ ok: false, error })
+  const scale = options.scale ?? graph.defaultScale
+  const scaleSettings = graph.scales[scale]
+  if (scaleSettings === undefined && Object.keys(graph.scales).length > 0) {
+    return fail(new PlanError({
+      reason: "unknown-scale",
+      message: `Unknown scale "${scale}" for pipeline ${graph.name}. Available scales: ${Object.keys(graph.scales).join(", ")}.`
+    }))
+  }
+  const userSettings = options.settings ?? {}
+  const byId = new Map(graph.nodes.map((n) => [n.id, n] as const))
+
+  // Settings: check every key names a node and a field of its config or perf flags.
+  const valid = validSettingKeys(graph)
+  const perNode = new Map<string, { config: Record<string, unknown>; perf: Record<string, unknown> }>()
+  for (const n of graph.nodes) perNode.set(n.id, { config: { ...n.config }, perf: { ...n.perf } })
+  for (const [source, settings] of [["scale " + scale, scaleSettings ?? {}], ["--set", userSettings]] as const) {
+    for (const [key, value] of Object.entries(settings)) {
+      const [nodeId = "", ...path] = key.split(".")
+      const node = byId.get(nodeId)
+      const target = perNode.get(nodeId)
+      const inConfig = node !== undefined && hasPath(node.stage.config.ast, path)
+      const inPerf = node !== undefined && hasPath(node.stage.perf.ast, path)
+      if (node === undefined || target === undefined || path.length === 0 || (!inConfig && !inPerf)) {
+        const close = valid.filter((k) => k.startsWith(`${nodeId}.`))
+        return fail(new PlanError({
+          reason: "unknown-setting",
+          path: key,
+          message: `Unknown setting "${key}" (from ${source}). Valid keys${close.length > 0 ? ` of ${nodeId}` : ""}: ${(close.length > 0 ? close : valid).join(", ")}.`
+        }))
+      }
+      if (inConfig) target.config = setPath(target.config, path, value)
+      else target.perf = setPath(target.perf, path, value)
+    }
+  }
+
+  // Wiring: every input wired to an existing output of the same type.
+  for (const n of graph.nodes) {
+    for (const [name, spec] of Object.entries(n.stage.inputs)) {
+      const ref = n.inputs[name]
+      if (ref === undefined) {
+        return fail(new PlanError({
+          reason: "unwired-input",
+          node: n.id,
+          path: `${n.id}.${name}`,
+          message: `Input "${name}" of node ${n.id} (stage ${n.stage.name}) is not wired: connect it to an output of type ${specTypeName(spec)}.`
+        }))
+      }
+      const src = byId.get(ref.node)
+      const out = src?.stage.outputs[ref.output]
+      if (src === undefined || out === undefined) {
+        return fail(new PlanError({
+          reason: "unknown-reference",
+          node: n.id,
+          path: `${n.id}.${name}`,
+          message: `Input "${name}" of node ${n.id} is wired to ${ref.node}.${ref.output}, which does not exist.`
+        }))
+      }
+      if (!specsMatch(spec, out)) {
+        return fail(new PlanError({
+          reason: "type-mismatch",
+          node: n.id,
+          path: `${n.id}.${name}`,
+          message: `Input "${name}" of node ${n.id} expects ${describe(spec)} but ${ref.node}.${ref.output} is ${describe(out)}.`
+        }))
+      }
+    }
+    for (const name of Object.keys(n.inputs)) {
+      if (!(name in n.stage.inputs)) {
+        return fail(new PlanError({
+          reason: "unknown-reference",
+          node: n.id,
+          path: `${n.id}.${name}`,
+          message: `Node ${n.id} wires an input "${name}" that stage ${n.stage.name} does not have (inputs: ${Object.keys(n.stage.inputs).join(", ") || "none"}).`
+        }))
+      }
+    }
+  }
+
+  // Topological order (Kahn); what is left over lies on a cycle.
+  const order = topologicalOrder(graph.nodes)
+  if (order.length < graph.nodes.length) {
+    const stuck = graph.nodes.filter((n) => !order.includes(n)).map((n) => n.id)
+    return fail(new PlanError({
+      reason: "cycle",
+      node: stuck[0],
+      message: `Pipeline ${graph.name} has a cycle through nodes ${stuck.join(" -> ")}: a stage cannot depend on its own outputs.`
+    }))
+  }
+
+  // Config decoding and privacy labels, in order.
+  const labels = new Map<string, PrivacyLabel>()
+  const planned: Array<PlannedNode> = []
+  for (const n of order) {
+    const settings = perNode.get(n.id)!
+    const config = decode(n.stage.config, settings.config, n.id)
+    if (!config.ok) return fail(config.error)
+    const perf = decode(n.stage.perf, settings.perf, n.id)
+    if (!perf.ok) return fail(perf.error)
+    const inputLabels: Array<PrivacyLabel> = []
+    for (const [name, ref] of Object.entries(n.inputs)) {
+      const label = labels.get(`${ref.node}.${ref.output}`) ?? "public"
+      const required = n.stage.inputs[name]?.requires
+      if (required !== undefined && !satisfies(label, required)) {
+        return fail(new PlanError({
+          reason: "privacy",
+          node: n.id,
+          path: `${n.id}.${name}`,
+          message: `Input "${name}" of node ${n.id} (stage ${n.stage.name}) accepts only ${required} data, but ${ref.node}.${ref.output} is ${label}. ` +
+            (required === "public" ? "Wire a public artifact here (DP-NOTES guard 9: a tokenizer must not see private data)." : "")
+        }))
+      }
+      inputLabels.push(label)
+    }
+    const isMechanism = n.stage.mechanism !== undefined
+    const outputLabels: Record<string, PrivacyLabel> = {}
+    for (const [name, spec] of Object.entries(n.stage.outputs)) {
+      let label: PrivacyLabel
+      if (isMechanism) label = spec.label ?? "dp"
+      else if (inputLabels.length === 0 && spec.label === undefined) {
+        return fail(new PlanError({
+          reason: "privacy",
+          node: n.id,
+          path: `${n.id}.${name}`,
+          message: `Output "${name}" of source stage ${n.stage.name} has no privacy label: declare it public or private (Artifact.labelled).`
+        }))
+      } else label = joinLabels(propagate(inputLabels), spec.label ?? "public")
+      outputLabels[name] = label
+      labels.set(`${n.id}.${name}`, label)
+    }
+    const mechanism = n.stage.mechanism as { predict: (c: unknown) => ReadonlyArray<unknown> } | undefined
+    planned.push({
+      id: n.id,
+      stage: n.stage,
+      config: config.value,
+      configEncoded: config.encoded,
+      perf: perf.value,
+      perfEncoded: perf.encoded,
+      inputs: n.inputs,
+      dependsOn: [...new Set(Object.values(n.inputs).map((r) => r.node))],
+      outputLabels,
+      isMechanism,
+      predictedEvents: mechanism !== undefined ? mechanism.predict(config.value) : []
+    })
+  }
+  return { ok: true, value: { pipeline: graph, scale, settings: userSettings, nodes: planned } }
+}
+
+const describe = (s: ArtifactSpec): string => (s.kind === "table" ? `table ${tableSignature(s.table)}` : specTypeName(s))
+
+const topologicalOrder = (nodes: ReadonlyArray<NodeSpec>): Array<NodeSpec> => {
+  const indegree = new Map<string, number>()
+  const dependents = new Map<string, Array<NodeSpec>>()
+  for (const n of nodes) {
+    const deps = new Set(Object.values(n.inputs).map((r) => r.node))
+    indegree.set(n.id, deps.size)
+    for (const d of deps) dependents.set(d, [...(dependents.get(d) ?? []), n])
+  }
+  const ready = nodes.filter((n) => indegree.get(n.id) === 0)
+  const order: Array<NodeSpec> = []
+  while (ready.length > 0) {
+    const n = ready.shift()!
+    order.push(n)
+    for (const m of dependents.get(n.id) ?? []) {
+      const d = indegree.get(m.id)! - 1
+      indegree.set(m.id, d)
+      if (d === 0) ready.push(m)
+    }
+  }
+  return order
+}

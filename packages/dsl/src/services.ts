@@ -1,0 +1,78 @@
+/**
+ * The services a stage may use while it runs. The dsl declares them; the runtime
+ * provides them as Layers (so stages never touch the run store directly and stay
+ * free of process-global state, ready to run as workflow activities later).
+ */
+import { Context, Schema } from "effect"
+import type { Effect, Option } from "effect"
+import type { TensorMap } from "./artifact.ts"
+
+/** A mid-stage checkpoint: named tensors plus JSON state at a step. */
+export interface Checkpoint {
+  readonly step: number
+  readonly tensors: TensorMap
+  readonly state: unknown
+}
+
+export class CheckpointError extends Schema.TaggedError<CheckpointError>()("CheckpointError", {
+  message: Schema.String
+}) {}
+
+/** Save and restore mid-stage checkpoints of the current stage (the last K are kept). */
+export class Checkpoints extends Context.Service<Checkpoints, {
+  /** The newest valid checkpoint of this stage execution, if any. */
+  readonly latest: Effect.Effect<Option.Option<Checkpoint>, CheckpointError>
+  /** Writes a checkpoint atomically; older ones beyond the keep limit are removed. */
+  readonly save: (checkpoint: Checkpoint) => Effect.Effect<void, CheckpointError>
+}>()("dpipe/Checkpoints") {}
+
+/** Metrics shown next to a stage's progress bar (loss, epsilon, tokens/s, ...). */
+export type ProgressMetrics = Readonly<Record<string, number | string>>
+
+/** Progress reporting for long stages. */
+export class Progress extends Context.Service<Progress, {
+  /** Reports that `step` of `total` units are done. */
+  readonly update: (step: number, total: number, metrics?: ProgressMetrics) => Effect.Effect<void>
+  /** A line of information for the log and the display. */
+  readonly info: (message: string) => Effect.Effect<void>
+}>()("dpipe/Progress") {}
+
+/** One row of a run's privacy ledger. */
+export const LedgerEntry = Schema.Struct({
+  /** Stable id: re-recording the same id replaces the entry (resume never double-counts). */
+  id: Schema.String,
+  /** The pipeline node that spent the budget. */
+  node: Schema.String,
+  /** The stage key of that execution. */
+  stageKey: Schema.String,
+  /** The DP event, as JSON (the accountant's own encoding). */
+  event: Schema.Unknown,
+  /** Steps of the mechanism covered by this entry (for display). */
+  steps: Schema.Number,
+  /** True when the release was reused from the cache rather than computed in this run. */
+  reused: Schema.Boolean,
+  recordedAt: Schema.String
+})
+export type LedgerEntry = typeof LedgerEntry.Type
+
+export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError", {
+  message: Schema.String
+}) {}
+
+/** The answer to "what would the run's epsilon be with these extra events?". */
+export interface SpendCheck {
+  readonly epsilon: number
+  readonly budgetEpsilon: number | undefined
+  readonly withinBudget: boolean
+}
+
+/** The run's privacy ledger, as seen by a DP mechanism stage. */
+export class PrivacyLedger extends Context.Service<PrivacyLedger, {
+  /** Records (or replaces, by id) this stage's spend; written atomically before returning. */
+  readonly record: (entry: { readonly id: string; readonly event: unknown; readonly steps: number }) => Effect.Effect<void, LedgerError>
+  /** The run's epsilon if `event` replaced the entry `id` (or was added). */
+  readonly check: (entry: { readonly id: string; readonly event: unknown }) => Effect.Effect<SpendCheck, LedgerError>
+}>()("dpipe/PrivacyLedger") {}
+
+/** All services a stage's run may require. */
+export type StageServices = Checkpoints | Progress | PrivacyLedger
