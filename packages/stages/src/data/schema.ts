@@ -17,10 +17,8 @@ export type Document = typeof Document.Type
 /** One packed training sequence of exactly seqLen token ids. */
 export const Sequence = Schema.Struct({
   seq_id: Schema.Int,
-  /** The user contributing most tokens (the only user in "per-user" packing). */
+  /** The only user in "per-user" packing; in "mixed" packing the user contributing most tokens. */
   user_id: Schema.String,
-  /** Every user with tokens in this sequence, in order of first appearance. */
-  users: Schema.Array(Schema.String),
   tokens: Schema.instanceOf(Int32Array)
 })
 export type Sequence = typeof Sequence.Type
