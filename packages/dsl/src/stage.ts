@@ -12,7 +12,7 @@
 import type { Effect, Stream } from "effect"
 import { Schema } from "effect"
 import type { ArtifactSpec, FileSpec, JsonSpec, TableSpec, TensorMap, TensorsSpec } from "./artifact.ts"
-import type { StageServices } from "./services.ts"
+import type { CheckpointError, LedgerError, StageServices } from "./services.ts"
 
 export type Specs = Readonly<Record<string, ArtifactSpec>>
 
@@ -62,6 +62,9 @@ export class StageFailed extends Schema.TaggedError<StageFailed>()("StageFailed"
   message: Schema.String
 }) {}
 
+/** The errors a stage's `run` may fail with. */
+export type StageError = StageFailed | ArtifactReadError | CheckpointError | LedgerError
+
 /** What a stage's `run` receives. */
 export interface StageContext<C, P, I extends Specs> {
   readonly config: C
@@ -92,7 +95,7 @@ export interface Stage<C = unknown, P = unknown, I extends Specs = Specs, O exte
   readonly inputs: I
   readonly outputs: O
   readonly mechanism: MechanismDeclaration<C> | undefined
-  readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageFailed | ArtifactReadError, StageServices>
+  readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }
 
 /** A stage of any config, perf and ports (for collections of stages). */
@@ -105,7 +108,7 @@ export interface AnyStage {
   readonly inputs: Specs
   readonly outputs: Specs
   readonly mechanism: MechanismDeclaration<never> | undefined
-  readonly run: (ctx: never) => Effect.Effect<unknown, StageFailed | ArtifactReadError, StageServices>
+  readonly run: (ctx: never) => Effect.Effect<unknown, StageError, StageServices>
 }
 
 const NoPerf = Schema.Struct({})
@@ -120,7 +123,7 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
   readonly inputs?: I
   readonly outputs: O
   readonly mechanism?: MechanismDeclaration<C>
-  readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageFailed | ArtifactReadError, StageServices>
+  readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }): Stage<C, P, I, O> => {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) {
     throw new Error(`Stage name "${def.name}" must be lower-case letters, digits and dashes`)

@@ -1,0 +1,100 @@
+/** `pipeline list`, `plan`, `status` and `runs`: read-only views of pipelines and the store. */
+import { Effect } from "effect"
+import { Argument, Command } from "effect/cli"
+import { readdir } from "node:fs/promises"
+import { listPipelines, loadPipeline, pipelinesDir } from "../pipelines.ts"
+import { planReport } from "../plan-status.ts"
+import { readRunRecord } from "../run-state.ts"
+import { RunNotFound } from "../errors.ts"
+import type { RunRecord } from "../store/records.ts"
+import type { StoreLayout } from "../store/layout.ts"
+import { jsonFlag, loadAndPlan, optionValue, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
+import { summaryTable } from "./run-commands.ts"
+
+export const listCommand = Command.make("list", { json: jsonFlag }, (a) =>
+  Effect.gen(function* () {
+    const dir = pipelinesDir()
+    const names = yield* listPipelines(dir)
+    const rows: Array<{ name: string; description: string; scales: Array<string>; defaultScale: string }> = []
+    for (const name of names) {
+      const g = yield* loadPipeline(dir, name)
+      rows.push({ name, description: g.description, scales: Object.keys(g.scales), defaultScale: g.defaultScale })
+    }
+    if (a.json) return yield* print(JSON.stringify(rows))
+    yield* print(textTable(["pipeline", "scales (default first)", "description"], rows.map((r) => [r.name, [r.defaultScale, ...r.scales.filter((s) => s !== r.defaultScale)].join(", "), r.description])))
+  })
+).pipe(Command.withDescription("List the pipelines in pipelines/."))
+
+export const planCommand = Command.make(
+  "plan",
+  { pipeline: Argument.String("pipeline"), scale: scaleFlag, set: setFlag, store: storeFlag, json: jsonFlag },
+  (a) =>
+    Effect.gen(function* () {
+      const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
+      const report = yield* planReport(plan, storeOf(a.store))
+      if (a.json) return yield* print(JSON.stringify(report, null, 2))
+      const rows = report.nodes.map((n) => [
+        n.id,
+        `${n.stage}@${n.version}${n.mechanism ? " (DP)" : ""}`,
+        n.status,
+        n.key?.slice(0, 12) ?? "-",
+        Object.entries(n.outputs).map(([k, l]) => `${k}:${l}`).join(" ")
+      ])
+      let text = `pipeline ${report.pipeline}, scale ${report.scale}\n${textTable(["node", "stage", "status", "key", "outputs (privacy label)"], rows)}`
+      if (report.privacy !== undefined) {
+        const eps = Object.entries(report.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")
+        text += `\npredicted privacy spend: epsilon ${eps} at delta ${report.privacy.delta}; budget epsilon ${report.privacy.budgetEpsilon}` +
+          (report.privacy.primary > report.privacy.budgetEpsilon ? "  OVER BUDGET: run will refuse" : "")
+      }
+      yield* print(text)
+    })
+).pipe(Command.withDescription("Show the DAG, stage keys, cache hits, privacy labels and the predicted privacy cost."))
+
+const listRuns = (store: StoreLayout) =>
+  Effect.gen(function* () {
+    const ids = yield* Effect.promise(async () => {
+      try {
+        return await readdir(store.runsDir)
+      } catch {
+        return []
+      }
+    })
+    const records: Array<RunRecord> = []
+    for (const id of ids) {
+      const r = yield* Effect.option(readRunRecord(store.runFile(id), id))
+      if (r._tag === "Some") records.push(r.value)
+    }
+    return records.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))
+  })
+
+export const runsCommand = Command.make("runs", { store: storeFlag, json: jsonFlag }, (a) =>
+  Effect.gen(function* () {
+    const records = yield* listRuns(storeOf(a.store))
+    if (a.json) return yield* print(JSON.stringify(records.map((r) => ({ runId: r.runId, pipeline: r.pipeline, scale: r.scale, status: r.status, createdAt: r.createdAt, privacy: r.privacy }))))
+    yield* print(textTable(
+      ["run", "pipeline", "scale", "status", "created", "epsilon"],
+      records.map((r) => [r.runId, r.pipeline, r.scale, r.status, r.createdAt, r.privacy !== undefined ? Object.values(r.privacy.epsilon)[0]?.toFixed(4) ?? "" : ""])
+    ))
+  })
+).pipe(Command.withDescription("List the runs in the store."))
+
+export const statusCommand = Command.make(
+  "status",
+  { runId: Argument.String("run-id").pipe(Argument.optional), store: storeFlag, json: jsonFlag },
+  (a) =>
+    Effect.gen(function* () {
+      const store = storeOf(a.store)
+      let id = optionValue(a.runId)
+      if (id === undefined) {
+        const last = (yield* listRuns(store)).at(-1)
+        if (last === undefined) return yield* new RunNotFound({ runId: "", message: `No runs in ${store.root} yet. Start one with \`pnpm pipeline run <pipeline>\`.` })
+        id = last.runId
+      }
+      const record = yield* readRunRecord(store.runFile(id), id)
+      if (a.json) return yield* print(JSON.stringify(record, null, 2))
+      yield* print(`run ${record.runId}: ${record.pipeline}, scale ${record.scale}, ${record.status} (updated ${record.updatedAt})\n${summaryTable(record)}`)
+      const failed = Object.entries(record.nodes).filter(([, n]) => n.status === "failed" || n.status === "blocked")
+      for (const [idn, n] of failed) yield* print(`  ${idn}: ${n.error ?? ""}`)
+      if (record.status !== "succeeded") yield* print(`continue with: pnpm pipeline resume ${record.runId}`)
+    })
+).pipe(Command.withDescription("Show a run's status per stage (default: the latest run)."))

@@ -1,0 +1,43 @@
+/**
+ * The `pipeline` CLI (DESIGN.md "CLI contract"): list, plan, run, resume, status,
+ * runs, inspect (and account, from the accounting package). Exit code 0 on success;
+ * on failure a one-paragraph explanation on stderr and a non-zero code (130 after
+ * Ctrl-C, with the resume command printed).
+ */
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import { infoCommands } from "./info-index.ts"
+import { inspectCommand } from "./inspect-command.ts"
+import { resumeCommand, runCommand } from "./run-commands.ts"
+
+export const extraCommands: Array<Command.Command<string, unknown, unknown, unknown, never>> = []
+
+export const pipelineCommand = (extra: ReadonlyArray<Command.Command<string, any, any, any, never>> = []) =>
+  Command.make("pipeline").pipe(
+    Command.withDescription("dpipe: differentially private LM pretraining pipelines"),
+    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, ...extra])
+  )
+
+/** A one-paragraph message for any failure. */
+export const explain = (e: unknown): string => {
+  if (typeof e === "object" && e !== null && "message" in e && typeof (e as { message: unknown }).message === "string") {
+    const tag = "_tag" in e ? String((e as { _tag: unknown })._tag) : "Error"
+    return `${tag}: ${(e as { message: string }).message}`
+  }
+  return String(e)
+}
+
+export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<Command.Command<string, any, any, any, never>> = []) =>
+  Command.runWith(pipelineCommand(extra), { version: "0.1.0" })(argv).pipe(
+    Effect.catch((e: unknown) =>
+      Effect.sync(() => {
+        if (typeof e === "object" && e !== null && "_tag" in e && String((e as { _tag: unknown })._tag).startsWith("Cli")) {
+          // effect/cli has already printed the usage problem.
+          process.exitCode = 2
+          return
+        }
+        process.stderr.write(`${explain(e)}\n`)
+        process.exitCode = (e as { _tag?: string })._tag === "RunInterrupted" ? 130 : 1
+      })
+    )
+  )

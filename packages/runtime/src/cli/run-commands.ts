@@ -1,0 +1,69 @@
+/** `pipeline run` and `pipeline resume`: execute a plan with live progress. */
+import { Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { executeRun } from "../executor.ts"
+import { combineReporters, type Reporter } from "../progress/events.ts"
+import { jsonLinesReporter, logFileReporter, plainReporter, ttyReporter } from "../progress/reporters.ts"
+import { loadPipeline, pipelinesDir } from "../pipelines.ts"
+import { readRunRecord } from "../run-state.ts"
+import type { StoreLayout } from "../store/layout.ts"
+import type { RunRecord } from "../store/records.ts"
+import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
+import { formatDuration } from "../progress/format.ts"
+
+const reporterFor = (store: StoreLayout, runId: string, json: boolean): Reporter =>
+  combineReporters(
+    logFileReporter(store.logFile(runId)),
+    json ? jsonLinesReporter() : process.stdout.isTTY ? ttyReporter() : plainReporter()
+  )
+
+export const summaryTable = (record: RunRecord): string => {
+  const rows = Object.entries(record.nodes).map(([id, n]) => [id, n.stage, n.status, n.durationMs !== undefined ? formatDuration(n.durationMs) : "", n.key?.slice(0, 12) ?? ""])
+  const privacy = record.privacy !== undefined
+    ? `\nprivacy: epsilon ${Object.entries(record.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")} at delta ${record.privacy.delta}; budget epsilon ${record.privacy.budgetEpsilon}`
+    : ""
+  return `${textTable(["stage", "kind", "status", "time", "key"], rows)}${privacy}`
+}
+
+const execute = (store: StoreLayout, runId: string, json: boolean, run: (reporter: Reporter) => Effect.Effect<{ readonly record: RunRecord }, unknown>) =>
+  Effect.gen(function* () {
+    const reporter = reporterFor(store, runId, json)
+    const summary = yield* run(reporter).pipe(Effect.ensuring(Effect.sync(() => reporter.close())))
+    if (!json) yield* print(`\n${summaryTable(summary.record)}\nrun ${runId} stored in ${store.runDir(runId)}`)
+  })
+
+export const runCommand = Command.make(
+  "run",
+  {
+    pipeline: Argument.String("pipeline").pipe(Argument.withDescription("pipeline name (a file in pipelines/)")),
+    scale: scaleFlag,
+    set: setFlag,
+    store: storeFlag,
+    json: jsonFlag,
+    runId: Flag.String("run-id").pipe(Flag.withDescription("name the run (default: <pipeline>-<time>-<random>)"), Flag.optional)
+  },
+  (a) =>
+    Effect.gen(function* () {
+      const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
+      const store = storeOf(a.store)
+      const runId = optionValue(a.runId) ?? newRunId(a.pipeline)
+      yield* execute(store, runId, a.json, (reporter) => executeRun({ store, plan, runId, reporter }))
+    })
+).pipe(Command.withDescription("Run a pipeline: stages already in the cache are reused, the rest execute."))
+
+export const resumeCommand = Command.make(
+  "resume",
+  {
+    runId: Argument.String("run-id").pipe(Argument.withDescription("the run to continue (see `pipeline runs`)")),
+    store: storeFlag,
+    json: jsonFlag
+  },
+  (a) =>
+    Effect.gen(function* () {
+      const store = storeOf(a.store)
+      const previous = yield* readRunRecord(store.runFile(a.runId), a.runId)
+      const graph = yield* loadPipeline(pipelinesDir(), previous.pipeline)
+      const plan = yield* planGraph(graph, previous.scale, previous.settings)
+      yield* execute(store, a.runId, a.json, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }))
+    })
+).pipe(Command.withDescription("Continue a failed or interrupted run: finished stages are reused, interrupted ones restart from their last checkpoint."))

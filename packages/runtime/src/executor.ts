@@ -1,0 +1,384 @@
+/**
+ * The local executor: runs a plan's nodes in topological order, independent nodes
+ * concurrently (up to the pipeline's concurrency), each either reused from the
+ * content-addressed cache or executed and stored there.
+ *
+ * For each node: wait for its inputs; key = sha256(stage, version, config, input
+ * content hashes); if cache/<key> has a complete manifest whose files still match
+ * their hashes, reuse it (a damaged entry is recomputed with a warning); otherwise
+ * run the stage with its services (checkpoints, progress, ledger), write its outputs
+ * into a temporary directory, hash them, write the manifest and rename the directory
+ * into place. A failed node blocks only its dependents; independent branches finish,
+ * so `resume` has less to do. Interruption (Ctrl-C) lets the running stages write
+ * their checkpoints, marks the run interrupted and keeps everything resumable.
+ */
+import { Cause, Deferred, Effect, Exit, Schema, Semaphore } from "effect"
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import type { LedgerEntry, Plan, PrivacyLabel } from "@dpipe/dsl"
+import { Checkpoints, LedgerError, PrivacyLedger, Progress, stageKey } from "@dpipe/dsl"
+import { readInput, writeOutput } from "./codecs/artifacts.ts"
+import { hashFile } from "./codecs/hash.ts"
+import { RunFailed, RunInterrupted, RunLocked, StoreError, messageOf } from "./errors.ts"
+import { accountEvents, checkBudget, ledgerSpend } from "./privacy.ts"
+import type { Reporter } from "./progress/events.ts"
+import { makeRunState } from "./run-state.ts"
+import { fsyncDir, fsyncFile, tempPathFor } from "./store/atomic.ts"
+import { makeCheckpoints } from "./store/checkpoints.ts"
+import type { StoreLayout } from "./store/layout.ts"
+import { readLedger, writeLedger } from "./store/ledger-file.ts"
+import { acquireLock, releaseLock } from "./store/lock.ts"
+import type { Manifest, OutputRecord, RunRecord } from "./store/records.ts"
+import { Manifest as ManifestSchema } from "./store/records.ts"
+import { deriveStageSecret, loadOrCreateSecret } from "./store/secret.ts"
+
+export interface ExecuteOptions {
+  readonly store: StoreLayout
+  readonly plan: Plan.Plan
+  readonly runId: string
+  /** The existing run record when resuming. */
+  readonly previous?: RunRecord | undefined
+  readonly reporter: Reporter
+  /** Mid-stage checkpoints kept per stage (default 3). */
+  readonly checkpointKeep?: number
+}
+
+export interface RunSummary {
+  readonly record: RunRecord
+  /** Nodes whose stage ran in this invocation. */
+  readonly executed: ReadonlyArray<string>
+  /** Nodes reused from the cache. */
+  readonly cached: ReadonlyArray<string>
+}
+
+interface ResolvedOutput {
+  readonly path: string
+  readonly hash: string
+  readonly label: PrivacyLabel
+}
+type NodeOutputs = Readonly<Record<string, ResolvedOutput>>
+
+const versions: Record<string, string> = { node: process.versions.node, dpipe: "0.1.0" }
+
+const tryStore = <A>(path: string, what: string, f: () => Promise<A>) =>
+  Effect.tryPromise({ try: f, catch: (e) => new StoreError({ path, message: `${what}: ${messageOf(e)}` }) })
+
+/** Reads and verifies a cache entry; undefined when absent, a reason string when damaged. */
+const verifyCacheEntry = async (dir: string, key: string): Promise<Manifest | undefined | string> => {
+  let text: string
+  try {
+    text = await readFile(join(dir, "manifest.json"), "utf8")
+  } catch {
+    return undefined
+  }
+  let manifest: Manifest
+  try {
+    manifest = Schema.decodeUnknownSync(ManifestSchema)(JSON.parse(text))
+  } catch (e) {
+    return `manifest.json is invalid (${messageOf(e)})`
+  }
+  if (manifest.key !== key) return `manifest.json is for key ${manifest.key}`
+  for (const [name, out] of Object.entries(manifest.outputs)) {
+    let actual: string
+    try {
+      actual = await hashFile(join(dir, out.file))
+    } catch {
+      return `output ${name} (${out.file}) is missing`
+    }
+    if (actual !== out.hash) return `output ${name} (${out.file}) does not match its recorded sha256 (truncated or altered)`
+  }
+  return manifest
+}
+
+/** Runs (or resumes) a plan. */
+export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOptions) {
+  const { store, plan, runId, reporter } = options
+  // Refuse an over-budget plan before touching the store.
+  yield* checkBudget(plan)
+  const runDir = store.runDir(runId)
+  yield* tryStore(runDir, "creating the run directory", () => mkdir(runDir, { recursive: true }))
+  const lock = yield* tryStore(store.lockFile(runId), "taking the run lock", () => acquireLock(store.lockFile(runId)))
+  if (!lock.acquired) {
+    return yield* new RunLocked({
+      runId,
+      message: `Run ${runId} is in use by process ${lock.holder.pid} on ${lock.holder.host} (since ${lock.holder.startedAt}). ` +
+        `Wait for it to finish; if that process is gone, delete ${store.lockFile(runId)}.`
+    })
+  }
+  if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
+  return yield* runLocked(options).pipe(Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))))
+})
+
+const runLocked = (options: ExecuteOptions) =>
+  Effect.gen(function* () {
+    const { store, plan, runId, reporter } = options
+    const graph = plan.pipeline
+    const secret = yield* tryStore(store.secret, "reading the store secret", () => loadOrCreateSecret(store.secret))
+    const now = new Date().toISOString()
+    const previous = options.previous
+    const initial: RunRecord = {
+      format: "dpipe-run/1",
+      runId,
+      pipeline: graph.name,
+      scale: plan.scale,
+      settings: { ...plan.settings },
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+      status: "running",
+      nodes: Object.fromEntries(plan.nodes.map((n) => {
+        const prev = previous?.nodes[n.id]
+        return [n.id, { stage: n.stage.name, status: "pending" as const, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
+      }))
+    }
+    // The privacy ledger: loaded (resume), updated by mechanism stages, written atomically.
+    const ledgerPath = store.ledgerFile(runId)
+    let ledger: Array<LedgerEntry> = yield* tryStore(ledgerPath, "reading the privacy ledger", () => readLedger(ledgerPath))
+    const state = yield* makeRunState(store.runFile(runId), initial)
+    reporter.emit({ type: "run-start", runId, pipeline: graph.name, scale: plan.scale, nodes: plan.nodes.map((n) => n.id), resumed: previous !== undefined })
+
+    const ledgerLock = yield* Semaphore.make(1)
+    const upsertLedger = (entries: ReadonlyArray<LedgerEntry>) =>
+      ledgerLock.withPermits(1)(
+        Effect.gen(function* () {
+          const next = [...ledger]
+          for (const e of entries) {
+            const i = next.findIndex((x) => x.id === e.id)
+            if (i >= 0) next[i] = e
+            else next.push(e)
+          }
+          yield* Effect.tryPromise({ try: () => writeLedger(ledgerPath, next), catch: (e) => new LedgerError({ message: `writing ${ledgerPath}: ${messageOf(e)}` }) })
+          ledger = next
+        })
+      )
+
+    const deferreds = new Map(yield* Effect.forEach(plan.nodes, (n) => Effect.map(Deferred.make<NodeOutputs, string>(), (d) => [n.id, d] as const)))
+    const slots = yield* Semaphore.make(Math.max(1, graph.concurrency))
+    const executed: Array<string> = []
+    const cached: Array<string> = []
+
+    const runNode = (node: Plan.PlannedNode) =>
+      Effect.gen(function* () {
+        // Inputs: wait for producers; a failed producer blocks this node.
+        const inputs: Record<string, ResolvedOutput> = {}
+        for (const [name, ref] of Object.entries(node.inputs)) {
+          const exit = yield* Effect.exit(Deferred.await(deferreds.get(ref.node)!))
+          if (Exit.isFailure(exit)) {
+            const because = `input ${name} comes from ${ref.node}, which did not finish`
+            yield* state.updateNode(node.id, (r) => ({ ...r, status: "blocked", error: because }))
+            reporter.emit({ type: "stage-blocked", node: node.id, because })
+            return yield* Effect.fail(because)
+          }
+          inputs[name] = exit.value[ref.output]!
+        }
+        const key = stageKey({
+          stage: node.stage.name,
+          version: node.stage.version,
+          config: node.configEncoded,
+          inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash]))
+        })
+        const entryDir = store.cacheEntry(key)
+        const resolve = (m: Manifest): NodeOutputs =>
+          Object.fromEntries(Object.entries(m.outputs).map(([k, o]) => [k, { path: join(entryDir, o.file), hash: o.hash, label: node.outputLabels[k] ?? o.label }]))
+
+        // Cache.
+        const found = yield* tryStore(entryDir, "reading the cache", () => verifyCacheEntry(entryDir, key))
+        if (typeof found === "string") {
+          reporter.emit({ type: "warning", node: node.id, message: `cache entry ${key.slice(0, 12)} is damaged: ${found}; recomputing` })
+          yield* tryStore(entryDir, "removing a damaged cache entry", () => rm(entryDir, { recursive: true, force: true }))
+        } else if (found !== undefined) {
+          if (found.ledger.length > 0) {
+            // A reused DP release still counts in this run's privacy statement, once.
+            const mine = new Set(ledger.map((e) => e.id))
+            const reused = found.ledger.filter((e) => !mine.has(e.id)).map((e) => ({ ...e, reused: e.stageKey !== key ? e.reused : found.runId !== runId }))
+            if (reused.length > 0) yield* upsertLedger(reused)
+          }
+          yield* state.updateNode(node.id, (r) => ({ ...r, status: "cached", key, outputs: found.outputs, finishedAt: new Date().toISOString() }))
+          reporter.emit({ type: "stage-cached", node: node.id, key })
+          cached.push(node.id)
+          return resolve(found)
+        }
+
+        // Execute.
+        return yield* slots.withPermits(1)(
+          Effect.gen(function* () {
+            const startedAt = new Date()
+            yield* state.updateNode(node.id, (r) => ({ ...r, status: "running", key, startedAt: startedAt.toISOString() }))
+            reporter.emit({ type: "stage-start", node: node.id, stage: node.stage.name, key })
+            const inputValues: Record<string, unknown> = {}
+            for (const [name, inp] of Object.entries(inputs)) {
+              const spec = node.stage.inputs[name]!
+              inputValues[name] = yield* Effect.tryPromise({ try: () => readInput(inp.path, spec), catch: (e) => `reading input ${name} (${inp.path}): ${messageOf(e)}` })
+            }
+            const warn = (message: string) => reporter.emit({ type: "warning", node: node.id, message })
+            const checkpoints = makeCheckpoints({ dir: store.checkpointsDir(runId, node.id), stageKey: key, keep: options.checkpointKeep ?? 3, warn })
+            const recorded: Array<LedgerEntry> = []
+            const ledgerService: PrivacyLedger["Service"] = {
+              record: (entry) =>
+                Effect.gen(function* () {
+                  if (!node.isMechanism) {
+                    return yield* new LedgerError({ message: `stage ${node.stage.name} is not declared as a DP mechanism and may not record privacy spend` })
+                  }
+                  const full: LedgerEntry = { id: entry.id, node: node.id, stageKey: key, event: entry.event, steps: entry.steps, reused: false, recordedAt: new Date().toISOString() }
+                  yield* upsertLedger([full])
+                  const i = recorded.findIndex((x) => x.id === full.id)
+                  if (i >= 0) recorded[i] = full
+                  else recorded.push(full)
+                }),
+              check: (entry) =>
+                Effect.gen(function* () {
+                  const events = [...ledger.filter((e) => e.id !== entry.id).map((e) => e.event), entry.event]
+                  const spend = yield* accountEvents(graph, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+                  if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, withinBudget: true }
+                  return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) }
+                })
+            }
+            const progress: Progress["Service"] = {
+              update: (step, total, metrics) => Effect.sync(() => reporter.emit({ type: "stage-progress", node: node.id, step, total, metrics: metrics ?? {} })),
+              info: (message) => Effect.sync(() => reporter.emit({ type: "stage-info", node: node.id, message }))
+            }
+            const ctx = {
+              config: node.config,
+              perf: node.perf,
+              inputs: inputValues,
+              node: node.id,
+              stageKey: key,
+              secretKey: (domain: string) => deriveStageSecret(secret, key, domain)
+            }
+            const run = node.stage.run(ctx as never).pipe(
+              Effect.provideService(Checkpoints, checkpoints),
+              Effect.provideService(Progress, progress),
+              Effect.provideService(PrivacyLedger, ledgerService)
+            )
+            const exit = yield* Effect.exit(run)
+            if (Exit.isFailure(exit)) {
+              if (Cause.hasInterruptsOnly(exit.cause)) {
+                yield* state.updateNode(node.id, (r) => ({ ...r, status: "interrupted" }))
+                return yield* Effect.interrupt
+              }
+              const err = Cause.squash(exit.cause)
+              const message = messageOf(err)
+              return yield* Effect.fail(`stage ${node.stage.name} failed: ${message}`)
+            }
+            const values = exit.value as Record<string, unknown>
+            // Outputs into a temporary directory, then renamed into place.
+            const tmp = tempPathFor(entryDir)
+            const outputs = yield* Effect.tryPromise({
+              try: async () => {
+                await mkdir(tmp, { recursive: true })
+                const outs: Record<string, OutputRecord> = {}
+                for (const [name, spec] of Object.entries(node.stage.outputs)) {
+                  if (!(name in values)) throw new Error(`stage returned no value for output "${name}"`)
+                  const w = await writeOutput(tmp, name, spec, values[name])
+                  await fsyncFile(join(tmp, w.file))
+                  outs[name] = { ...w, label: node.outputLabels[name] ?? "private" }
+                }
+                return outs
+              },
+              catch: (e) => `writing outputs of ${node.id}: ${messageOf(e)}`
+            }).pipe(Effect.tapError(() => Effect.promise(() => rm(tmp, { recursive: true, force: true }))))
+            const finishedAt = new Date()
+            const manifest: Manifest = {
+              format: "dpipe-manifest/1",
+              key,
+              stage: node.stage.name,
+              version: node.stage.version,
+              node: node.id,
+              config: node.configEncoded,
+              perf: node.perfEncoded,
+              inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])),
+              outputs,
+              ledger: recorded,
+              startedAt: startedAt.toISOString(),
+              finishedAt: finishedAt.toISOString(),
+              durationMs: finishedAt.getTime() - startedAt.getTime(),
+              versions,
+              runId
+            }
+            yield* tryStore(entryDir, "storing outputs in the cache", async () => {
+              await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n")
+              await fsyncFile(join(tmp, "manifest.json"))
+              await fsyncDir(tmp)
+              await mkdir(store.cacheDir, { recursive: true })
+              try {
+                await rename(tmp, entryDir)
+              } catch (e) {
+                const code = (e as NodeJS.ErrnoException).code
+                if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e
+                // Another process stored the same key meanwhile: keep theirs.
+                await rm(tmp, { recursive: true, force: true })
+              }
+              await fsyncDir(store.cacheDir)
+            })
+            yield* state.updateNode(node.id, (r) => ({ ...r, status: "done", key, outputs, finishedAt: finishedAt.toISOString(), durationMs: manifest.durationMs }))
+            reporter.emit({ type: "stage-done", node: node.id, durationMs: manifest.durationMs })
+            executed.push(node.id)
+            return resolve(manifest)
+          })
+        )
+      })
+
+    const nodeFiber = (node: Plan.PlannedNode) =>
+      runNode(node).pipe(
+        Effect.mapError((e) => (typeof e === "string" ? e : e.message)),
+        Effect.catch((message: string) =>
+          Effect.gen(function* () {
+            const rec = (yield* state.get).nodes[node.id]
+            if (rec?.status !== "blocked") {
+              yield* state.updateNode(node.id, (r) => ({ ...r, status: "failed", error: message })).pipe(Effect.ignore)
+              reporter.emit({ type: "stage-failed", node: node.id, error: message })
+            }
+            return yield* Effect.fail(message)
+          })
+        ),
+        Effect.exit,
+        Effect.flatMap((exit) => Deferred.done(deferreds.get(node.id)!, exit))
+      )
+
+    const finish = (status: RunRecord["status"]) =>
+      Effect.gen(function* () {
+        const spend = yield* ledgerSpend(graph, ledger).pipe(Effect.orElseSucceed(() => undefined))
+        const record = yield* state.update((r) => ({
+          ...r,
+          status,
+          ...(spend !== undefined ? { privacy: { delta: spend.delta, budgetEpsilon: spend.budgetEpsilon, epsilon: { ...spend.epsilon } } } : {})
+        }))
+        reporter.emit({ type: "run-end", runId, status, executed: executed.length, cached: cached.length, ...(spend !== undefined ? { epsilon: spend.epsilon } : {}) })
+        return record
+      })
+
+    const all = yield* Effect.exit(
+      Effect.forEach(plan.nodes, nodeFiber, { concurrency: "unbounded", discard: true }).pipe(
+        Effect.onInterrupt(() =>
+          finish("interrupted").pipe(
+            Effect.ignore,
+            Effect.andThen(Effect.sync(() => {
+              reporter.emit({ type: "warning", message: `run ${runId} interrupted; running stages saved their checkpoints. Continue with: pnpm pipeline resume ${runId}` })
+              process.exitCode = 130
+            }))
+          )
+        )
+      )
+    )
+    if (Exit.isFailure(all)) {
+      yield* finish("failed").pipe(Effect.ignore)
+      return yield* new RunInterrupted({
+        runId,
+        message: `Run ${runId} stopped unexpectedly (${Cause.pretty(all.cause).split("\n")[0]}). Continue with: pnpm pipeline resume ${runId}`
+      })
+    }
+    const record = yield* state.get
+    const failed = plan.nodes.filter((n) => record.nodes[n.id]?.status === "failed")
+    if (failed.length > 0) {
+      yield* finish("failed")
+      const reasons = failed.map((n) => `${n.id}: ${record.nodes[n.id]?.error ?? "?"}`).join("; ")
+      return yield* new RunFailed({
+        runId,
+        message: `Run ${runId} failed at ${failed.map((n) => `stage ${n.id}`).join(", ")} (${reasons}). ` +
+          `Fix the cause, then run \`pnpm pipeline resume ${runId}\`: finished stages are reused and only the failed ones and what depends on them run.`
+      })
+    }
+    const final = yield* finish("succeeded")
+    const summary: RunSummary = { record: final, executed, cached }
+    return summary
+  })
+

@@ -1,0 +1,66 @@
+/**
+ * What `plan` shows: for each node, its stage key when it can be computed (all
+ * inputs already in the cache), whether it is cached, and its outputs' labels.
+ */
+import { Effect, Schema } from "effect"
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
+import type { Plan } from "@dpipe/dsl"
+import { stageKey } from "@dpipe/dsl"
+import { predictSpend, type Spend } from "./privacy.ts"
+import type { StoreLayout } from "./store/layout.ts"
+import { Manifest } from "./store/records.ts"
+
+export interface NodePlanStatus {
+  readonly id: string
+  readonly stage: string
+  readonly version: string
+  readonly key: string | undefined
+  readonly status: "cached" | "will-run" | "after-upstream"
+  readonly outputs: Readonly<Record<string, string>>
+  readonly mechanism: boolean
+  readonly config: unknown
+  readonly perf: unknown
+}
+
+export interface PlanReport {
+  readonly pipeline: string
+  readonly scale: string
+  readonly nodes: ReadonlyArray<NodePlanStatus>
+  readonly privacy: Spend | undefined
+}
+
+export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
+  Effect.gen(function* () {
+    const hashes = new Map<string, Readonly<Record<string, string>>>()
+    const nodes: Array<NodePlanStatus> = []
+    for (const n of plan.nodes) {
+      const inputHashes: Record<string, string> = {}
+      let known = true
+      for (const [name, ref] of Object.entries(n.inputs)) {
+        const h = hashes.get(ref.node)?.[ref.output]
+        if (h === undefined) known = false
+        else inputHashes[name] = h
+      }
+      let key: string | undefined
+      let status: NodePlanStatus["status"] = "after-upstream"
+      if (known) {
+        key = stageKey({ stage: n.stage.name, version: n.stage.version, config: n.configEncoded, inputs: inputHashes })
+        const manifest = yield* Effect.promise(async () => {
+          try {
+            return Schema.decodeUnknownSync(Manifest)(JSON.parse(await readFile(join(store.cacheEntry(key!), "manifest.json"), "utf8")))
+          } catch {
+            return undefined
+          }
+        })
+        if (manifest !== undefined) {
+          status = "cached"
+          hashes.set(n.id, Object.fromEntries(Object.entries(manifest.outputs).map(([k, o]) => [k, o.hash])))
+        } else status = "will-run"
+      }
+      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded })
+    }
+    const privacy = yield* predictSpend(plan)
+    const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy }
+    return report
+  })

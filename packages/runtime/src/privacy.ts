@@ -1,0 +1,56 @@
+/**
+ * Privacy spend of a plan and of a run's ledger, through the pipeline's accountants.
+ * The first accountant of the pipeline's policy is authoritative for the budget; the
+ * others are reported alongside (e.g. PLD first, RDP as a cross-check).
+ */
+import { Effect } from "effect"
+import type { LedgerEntry, PipelineGraph } from "@dpipe/dsl"
+import { PlanError } from "@dpipe/dsl"
+import type { Plan } from "@dpipe/dsl"
+
+export interface Spend {
+  readonly delta: number
+  readonly budgetEpsilon: number
+  /** Accountant name -> epsilon. */
+  readonly epsilon: Readonly<Record<string, number>>
+  /** The authoritative accountant's epsilon. */
+  readonly primary: number
+}
+
+/** Epsilon of a list of events by every accountant of the pipeline. */
+export const accountEvents = (graph: PipelineGraph, events: ReadonlyArray<unknown>) =>
+  Effect.gen(function* () {
+    const policy = graph.privacy
+    if (policy === undefined) return undefined
+    const epsilon: Record<string, number> = {}
+    for (const a of policy.accountants) {
+      epsilon[a.name] = events.length === 0 ? 0 : yield* a.epsilon(events, policy.budget.delta)
+    }
+    const spend: Spend = {
+      delta: policy.budget.delta,
+      budgetEpsilon: policy.budget.epsilon,
+      epsilon,
+      primary: epsilon[policy.accountants[0].name] ?? 0
+    }
+    return spend
+  })
+
+/** The predicted spend of a plan: every mechanism node's declared events. */
+export const predictSpend = (plan: Plan.Plan) => accountEvents(plan.pipeline, plan.nodes.flatMap((n) => n.predictedEvents))
+
+/** Fails with a PlanError when the plan's predicted spend exceeds the budget. */
+export const checkBudget = (plan: Plan.Plan) =>
+  Effect.gen(function* () {
+    const spend = yield* predictSpend(plan)
+    if (spend !== undefined && spend.primary > spend.budgetEpsilon * (1 + 1e-9)) {
+      return yield* new PlanError({
+        reason: "budget",
+        message: `Pipeline ${plan.pipeline.name} at scale ${plan.scale} would spend epsilon ${spend.primary.toFixed(4)} at delta ${spend.delta} ` +
+          `(by ${Object.keys(spend.epsilon)[0]}), over its budget of epsilon ${spend.budgetEpsilon}. Raise the noise multiplier, lower the steps or the sampling rate, or raise the budget.`
+      })
+    }
+    return spend
+  })
+
+/** The run's spend from its ledger. */
+export const ledgerSpend = (graph: PipelineGraph, entries: ReadonlyArray<LedgerEntry>) => accountEvents(graph, entries.map((e) => e.event))

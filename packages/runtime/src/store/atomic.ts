@@ -1,0 +1,50 @@
+/**
+ * Atomic file writes: write to a temporary name in the same directory, fsync, rename
+ * into place, fsync the directory. A reader sees the old file or the new one, never a
+ * half-written one, even after kill -9 or power loss.
+ */
+import { randomBytes } from "node:crypto"
+import { mkdir, open, rename, rm } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
+
+/** A temporary sibling path of `path` (same directory, so rename is atomic). */
+export const tempPathFor = (path: string): string =>
+  join(dirname(path), `.tmp-${basename(path)}-${process.pid}-${randomBytes(4).toString("hex")}`)
+
+/** fsyncs a directory so that a rename in it is durable. */
+export const fsyncDir = async (dir: string): Promise<void> => {
+  const fh = await open(dir, "r")
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Writes `data` to `path` atomically. */
+export const writeFileAtomic = async (path: string, data: Uint8Array | string, mode = 0o644): Promise<void> => {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = tempPathFor(path)
+  const fh = await open(tmp, "w", mode)
+  try {
+    await fh.writeFile(data)
+    await fh.sync()
+  } catch (e) {
+    await fh.close()
+    await rm(tmp, { force: true })
+    throw e
+  }
+  await fh.close()
+  await rename(tmp, path)
+  await fsyncDir(dirname(path))
+}
+
+/** fsyncs a file by path. */
+export const fsyncFile = async (path: string): Promise<void> => {
+  const fh = await open(path, "r")
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Schemas of the run store's JSON files: a cache entry's manifest.json and a run's
+ * run.json. Every read decodes through these, so a damaged file is an error that
+ * names the file, not a crash later on.
+ */
+import { Schema } from "effect"
+import { LedgerEntry, Privacy } from "@dpipe/dsl"
+
+export const OutputRecord = Schema.Struct({
+  /** File name inside the cache entry. */
+  file: Schema.String,
+  kind: Schema.Literals(["table", "tensors", "file", "json"]),
+  /** sha256 of the file's bytes. */
+  hash: Schema.String,
+  bytes: Schema.Number,
+  rows: Schema.optional(Schema.Number),
+  label: Privacy.PrivacyLabel
+})
+export type OutputRecord = typeof OutputRecord.Type
+
+export const Manifest = Schema.Struct({
+  format: Schema.Literal("dpipe-manifest/1"),
+  key: Schema.String,
+  stage: Schema.String,
+  version: Schema.String,
+  node: Schema.String,
+  config: Schema.Unknown,
+  perf: Schema.Unknown,
+  /** Input name -> content hash. */
+  inputs: Schema.Record(Schema.String, Schema.String),
+  outputs: Schema.Record(Schema.String, OutputRecord),
+  /** Ledger entries spent by this execution (mechanism stages). */
+  ledger: Schema.Array(LedgerEntry),
+  startedAt: Schema.String,
+  finishedAt: Schema.String,
+  durationMs: Schema.Number,
+  versions: Schema.Record(Schema.String, Schema.String),
+  runId: Schema.String
+})
+export type Manifest = typeof Manifest.Type
+
+export const NodeStatus = Schema.Literals(["pending", "running", "done", "cached", "failed", "blocked", "interrupted"])
+export type NodeStatus = typeof NodeStatus.Type
+
+export const NodeRecord = Schema.Struct({
+  stage: Schema.String,
+  status: NodeStatus,
+  key: Schema.optional(Schema.String),
+  startedAt: Schema.optional(Schema.String),
+  finishedAt: Schema.optional(Schema.String),
+  durationMs: Schema.optional(Schema.Number),
+  error: Schema.optional(Schema.String),
+  outputs: Schema.optional(Schema.Record(Schema.String, OutputRecord))
+})
+export type NodeRecord = typeof NodeRecord.Type
+
+export const RunStatus = Schema.Literals(["running", "succeeded", "failed", "interrupted"])
+export type RunStatus = typeof RunStatus.Type
+
+export const RunRecord = Schema.Struct({
+  format: Schema.Literal("dpipe-run/1"),
+  runId: Schema.String,
+  pipeline: Schema.String,
+  scale: Schema.String,
+  settings: Schema.Record(Schema.String, Schema.Unknown),
+  createdAt: Schema.String,
+  updatedAt: Schema.String,
+  status: RunStatus,
+  nodes: Schema.Record(Schema.String, NodeRecord),
+  /** Epsilon by each accountant at the run's delta, once known. */
+  privacy: Schema.optional(Schema.Struct({
+    delta: Schema.Number,
+    budgetEpsilon: Schema.Number,
+    epsilon: Schema.Record(Schema.String, Schema.Number)
+  }))
+})
+export type RunRecord = typeof RunRecord.Type
