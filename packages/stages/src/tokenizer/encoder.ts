@@ -20,7 +20,7 @@
 import { byteToChar, tokenToBytes } from "@dpipe/stages/tokenizer/byte-level"
 import { TokenizerFormatError } from "@dpipe/stages/tokenizer/errors"
 import type { BpeModel } from "@dpipe/stages/tokenizer/model"
-import { pretokenize, segmentBytes, toWellFormed } from "@dpipe/stages/tokenizer/pretokenize"
+import { pretokenize, segmentBytes } from "@dpipe/stages/tokenizer/pretokenize"
 
 const KEY_BASE = 1 << 20
 const CACHE_LIMIT = 200_000
@@ -164,25 +164,28 @@ export class BpeTokenizer {
     return ids
   }
 
-  private appendText(text: string, out: Array<Int32Array>): void {
-    for (const piece of pretokenize(text)) out.push(this.encodePiece(piece))
+  private appendText(text: string, out: IdBuffer): void {
+    for (const piece of pretokenize(text)) out.append(this.encodePiece(piece))
   }
 
-  /** Token ids of a string (no special tokens added). Lone surrogates become U+FFFD. */
+  /**
+   * Token ids of a string (no special tokens added). A lone surrogate is encoded as
+   * U+FFFD: it lands in a punctuation piece either way and UTF-8 encoding replaces it.
+   */
   encode(text: string): Int32Array {
-    const parts: Array<Int32Array> = []
-    this.appendText(toWellFormed(text), parts)
-    return concat(parts)
+    const out = new IdBuffer(text.length >> 1)
+    this.appendText(text, out)
+    return out.result()
   }
 
   /** Token ids of arbitrary bytes: valid UTF-8 runs as text, stray bytes as byte tokens. */
   encodeBytes(bytes: Uint8Array): Int32Array {
-    const parts: Array<Int32Array> = []
+    const out = new IdBuffer(bytes.length >> 1)
     for (const seg of segmentBytes(bytes)) {
-      if ("text" in seg) this.appendText(seg.text, parts)
-      else parts.push(Int32Array.of(this.byteId[seg.byte] as number))
+      if ("text" in seg) this.appendText(seg.text, out)
+      else out.append(Int32Array.of(this.byteId[seg.byte] as number))
     }
-    return concat(parts)
+    return out.result()
   }
 
   /** The bytes of a token sequence; special tokens as their UTF-8 text unless skipSpecial. */
@@ -213,15 +216,23 @@ export class BpeTokenizer {
   }
 }
 
-const concat = (parts: ReadonlyArray<Int32Array>): Int32Array => {
-  if (parts.length === 1) return (parts[0] as Int32Array).slice()
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Int32Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
+/** A growing Int32Array. */
+class IdBuffer {
+  private buf: Int32Array
+  private n = 0
+  constructor(capacity: number) {
+    this.buf = new Int32Array(Math.max(16, capacity))
   }
-  return out
+  append(ids: Int32Array): void {
+    if (this.n + ids.length > this.buf.length) {
+      const grown = new Int32Array(Math.max(this.buf.length * 2, this.n + ids.length))
+      grown.set(this.buf.subarray(0, this.n))
+      this.buf = grown
+    }
+    this.buf.set(ids, this.n)
+    this.n += ids.length
+  }
+  result(): Int32Array {
+    return this.buf.slice(0, this.n)
+  }
 }

@@ -8,6 +8,11 @@
  * Cost is about O(total distinct-word length + merges * affected words), so a 4096
  * vocabulary on ~15 MB of text takes seconds on one core.
  *
+ * Why not HF tokenizers' own trainer: its Node binding (0.23.2) exposes only
+ * `train(files)` with the default trainer (vocabulary 30000, no special tokens), so it
+ * cannot give the 4096 / 32768 / 256000 vocabularies. The HF library is used instead
+ * to cross-check encodings of the tokenizer.json written here (hf-library.ts).
+ *
  * Privacy (DP-NOTES guard 9): train only on PUBLIC text. The tokenizer is released
  * with the model, and its merges memorize frequent strings of its training data.
  */
