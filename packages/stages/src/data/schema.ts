@@ -31,6 +31,15 @@ export const RawMessage = Schema.Struct({
 export type RawMessage = typeof RawMessage.Type
 
 /** Counts reported by a loader or the corpus parser (malformed inputs are counted and skipped). */
+export const LoadStatsSchema = Schema.Struct({
+  read: Schema.Int,
+  kept: Schema.Int,
+  duplicates: Schema.Int,
+  malformed: Schema.Int,
+  malformedByReason: Schema.Record(Schema.String, Schema.Int)
+})
+
+/** The mutable form loaders update while they stream (same fields as LoadStatsSchema). */
 export interface LoadStats {
   read: number
   kept: number
