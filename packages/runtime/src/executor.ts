@@ -21,7 +21,8 @@ import { readInput, writeOutput } from "./codecs/artifacts.ts"
 import { hashFile } from "./codecs/hash.ts"
 import { RunFailed, RunInterrupted, RunLocked, StoreError, messageOf } from "./errors.ts"
 import { accountEvents, checkBudget, ledgerSpend } from "./privacy.ts"
-import type { Reporter } from "./progress/events.ts"
+import { combineReporters, type Reporter } from "./progress/events.ts"
+import { logFileReporter } from "./progress/reporters.ts"
 import { makeRunState } from "./run-state.ts"
 import { fsyncDir, fsyncFile, tempPathFor } from "./store/atomic.ts"
 import { makeCheckpoints } from "./store/checkpoints.ts"
@@ -106,7 +107,8 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
     })
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
-  return yield* runLocked(options).pipe(Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))))
+  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), reporter)
+  return yield* runLocked({ ...options, reporter: reporter2 }).pipe(Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))))
 })
 
 const runLocked = (options: ExecuteOptions) =>
@@ -155,6 +157,7 @@ const runLocked = (options: ExecuteOptions) =>
     const slots = yield* Semaphore.make(Math.max(1, graph.concurrency))
     const executed: Array<string> = []
     const cached: Array<string> = []
+    const inFlight = new Map<string, { readonly node: string; readonly result: Deferred.Deferred<Manifest, string> }>()
 
     const runNode = (node: Plan.PlannedNode) =>
       Effect.gen(function* () {
@@ -180,6 +183,29 @@ const runLocked = (options: ExecuteOptions) =>
         const resolve = (m: Manifest): NodeOutputs =>
           Object.fromEntries(Object.entries(m.outputs).map(([k, o]) => [k, { path: join(entryDir, o.file), hash: o.hash, label: node.outputLabels[k] ?? o.label }]))
 
+        // Two nodes of one run with the same key (same stage, config and input
+        // contents) share one execution.
+        const twin = inFlight.get(key)
+        if (twin !== undefined) {
+          const shared = yield* Deferred.await(twin.result).pipe(Effect.mapError((e) => `the identical stage execution of ${twin.node} failed: ${e}`))
+          yield* state.updateNode(node.id, (r) => ({ ...r, status: "cached", key, outputs: shared.outputs, finishedAt: new Date().toISOString() }))
+          reporter.emit({ type: "stage-cached", node: node.id, key })
+          cached.push(node.id)
+          return resolve(shared)
+        }
+        const mine = { node: node.id, result: yield* Deferred.make<Manifest, string>() }
+        inFlight.set(key, mine)
+        return yield* runKeyed(node, key, entryDir, inputs, resolve).pipe(
+          Effect.tapError((e) => Deferred.fail(mine.result, typeof e === "string" ? e : e.message)),
+          Effect.tap((m) => Deferred.succeed(mine.result, m.manifest)),
+          Effect.onInterrupt(() => Deferred.interrupt(mine.result)),
+          Effect.map((m) => m.outputs)
+        )
+      })
+
+    const runKeyed = (node: Plan.PlannedNode, key: string, entryDir: string, inputs: Record<string, ResolvedOutput>, resolve: (m: Manifest) => NodeOutputs) =>
+      Effect.gen(function* () {
+
         // Cache.
         const found = yield* tryStore(entryDir, "reading the cache", () => verifyCacheEntry(entryDir, key))
         if (typeof found === "string") {
@@ -195,7 +221,7 @@ const runLocked = (options: ExecuteOptions) =>
           yield* state.updateNode(node.id, (r) => ({ ...r, status: "cached", key, outputs: found.outputs, finishedAt: new Date().toISOString() }))
           reporter.emit({ type: "stage-cached", node: node.id, key })
           cached.push(node.id)
-          return resolve(found)
+          return { manifest: found, outputs: resolve(found) }
         }
 
         // Execute.
@@ -312,7 +338,7 @@ const runLocked = (options: ExecuteOptions) =>
             yield* state.updateNode(node.id, (r) => ({ ...r, status: "done", key, outputs, finishedAt: finishedAt.toISOString(), durationMs: manifest.durationMs }))
             reporter.emit({ type: "stage-done", node: node.id, durationMs: manifest.durationMs })
             executed.push(node.id)
-            return resolve(manifest)
+            return { manifest, outputs: resolve(manifest) }
           })
         )
       })

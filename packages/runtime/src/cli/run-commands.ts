@@ -2,8 +2,8 @@
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { executeRun } from "../executor.ts"
-import { combineReporters, type Reporter } from "../progress/events.ts"
-import { jsonLinesReporter, logFileReporter, plainReporter, ttyReporter } from "../progress/reporters.ts"
+import type { Reporter } from "../progress/events.ts"
+import { jsonLinesReporter, plainReporter, ttyReporter } from "../progress/reporters.ts"
 import { loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { readRunRecord } from "../run-state.ts"
 import type { StoreLayout } from "../store/layout.ts"
@@ -11,11 +11,8 @@ import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
 import { formatDuration } from "../progress/format.ts"
 
-const reporterFor = (store: StoreLayout, runId: string, json: boolean): Reporter =>
-  combineReporters(
-    logFileReporter(store.logFile(runId)),
-    json ? jsonLinesReporter() : process.stdout.isTTY ? ttyReporter() : plainReporter()
-  )
+const reporterFor = (json: boolean): Reporter =>
+  json ? jsonLinesReporter() : process.stdout.isTTY ? ttyReporter() : plainReporter()
 
 export const summaryTable = (record: RunRecord): string => {
   const rows = Object.entries(record.nodes).map(([id, n]) => [id, n.stage, n.status, n.durationMs !== undefined ? formatDuration(n.durationMs) : "", n.key?.slice(0, 12) ?? ""])
@@ -27,7 +24,7 @@ export const summaryTable = (record: RunRecord): string => {
 
 const execute = (store: StoreLayout, runId: string, json: boolean, run: (reporter: Reporter) => Effect.Effect<{ readonly record: RunRecord }, unknown>) =>
   Effect.gen(function* () {
-    const reporter = reporterFor(store, runId, json)
+    const reporter = reporterFor(json)
     const summary = yield* run(reporter).pipe(Effect.ensuring(Effect.sync(() => reporter.close())))
     if (!json) yield* print(`\n${summaryTable(summary.record)}\nrun ${runId} stored in ${store.runDir(runId)}`)
   })
