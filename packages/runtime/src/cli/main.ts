@@ -10,9 +10,10 @@ import { infoCommands } from "./info-index.ts"
 import { inspectCommand } from "./inspect-command.ts"
 import { resumeCommand, runCommand } from "./run-commands.ts"
 
-export const extraCommands: Array<Command.Command<string, unknown, unknown, unknown, never>> = []
+/** A subcommand contributed by the composition root (e.g. `account`, which needs the accountants). */
+export type ExtraCommand = Command.Command<string, never, never, unknown, Command.Environment>
 
-export const pipelineCommand = (extra: ReadonlyArray<Command.Command<string, any, any, any, never>> = []) =>
+export const pipelineCommand = (extra: ReadonlyArray<ExtraCommand> = []) =>
   Command.make("pipeline").pipe(
     Command.withDescription("dpipe: differentially private LM pretraining pipelines"),
     Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, ...extra])
@@ -27,7 +28,7 @@ export const explain = (e: unknown): string => {
   return String(e)
 }
 
-export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<Command.Command<string, any, any, any, never>> = []) =>
+export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<ExtraCommand> = []) =>
   Command.runWith(pipelineCommand(extra), { version: "0.1.0" })(argv).pipe(
     Effect.catch((e: unknown) =>
       Effect.sync(() => {
