@@ -33,7 +33,15 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { GemmaModel, ModelConfig, ParamSpec, Tape, TapeEntry } from "@dpipe/stages/model/gemma"
 import { disposeTape, paramLayout } from "@dpipe/stages/model/gemma"
 
-export type NormStrategy = "auto" | "ghost" | "direct"
+/**
+ * - "ghost": batched Gram matrices (a a^T, g g^T).
+ * - "direct": batched per-example a_i^T g_i (one batched matmul).
+ * - "loop": direct, but one non-batched matmul per example. On wasm only non-batched,
+ *   non-transposed matmuls reach XNNPACK (~10 GFLOP/s vs ~1 for batched), so this is the
+ *   fast direct method there; the per-example gradients stay in JS for the clipped sum.
+ * - "auto": ghost when T (d + p) < d p, else loop (direct memory permitting, else ghost).
+ */
+export type NormStrategy = "auto" | "ghost" | "direct" | "loop"
 
 export interface ClipOptions {
   /** How linear layers get their per-example norms. Default "auto" (cheaper of the two). */
@@ -52,18 +60,45 @@ export interface NormResult {
   readonly byParam: ReadonlyMap<string, Float32Array> | undefined
   /** Per-example gradients materialised by the direct method, reused for the clipped sum. */
   readonly direct: Map<TapeEntry, tf.Tensor3D>
+  /** Per-example a_i^T g_i ([din, dout] row-major, one array per example) from the loop method, in JS. */
+  readonly loop: Map<TapeEntry, ReadonlyArray<Float32Array>>
 }
 
-const chooseDirect = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOptions): boolean => {
+const chooseMethod = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOptions): "ghost" | "direct" | "loop" => {
   const B = e.a.shape[0]
   const din = e.a.shape[2]
   const dout = e.g.shape[2]
   const bytes = B * din * dout * 4
   const strategy = opts.strategy ?? "auto"
-  if (strategy === "ghost") return false
-  if (strategy === "direct") return true
-  if (bytes > (opts.directMaxBytes ?? 256 * 1024 * 1024)) return false
-  return T * din * dout <= T * T * (din + dout)
+  if (strategy !== "auto") return strategy
+  if (bytes > (opts.directMaxBytes ?? 256 * 1024 * 1024)) return "ghost"
+  return T * din * dout <= T * T * (din + dout) ? "loop" : "ghost"
+}
+
+/**
+ * Per-example a_i^T g_i [din, dout] by one 2-D matmul per example (operands uploaded from
+ * JS: wasm's slice kernel is slow), returned as JS arrays with their squared norms.
+ */
+const loopPerExample = (e: TapeEntry & { kind: "linear" }): { grads: Array<Float32Array>; sq: Float32Array } => {
+  const [B, T, din] = e.a.shape
+  const dout = e.g.shape[2]
+  const a = e.a.dataSync() as Float32Array
+  const g = e.g.dataSync() as Float32Array
+  const grads: Array<Float32Array> = []
+  const sq = new Float32Array(B)
+  const aT = new Float32Array(din * T)
+  for (let i = 0; i < B; i++) {
+    for (let t = 0; t < T; t++) for (let k = 0; k < din; k++) aT[k * T + t] = a[(i * T + t) * din + k] as number
+    const Gi = tf.tidy(() => tf.matMul(tf.tensor2d(aT, [din, T]), tf.tensor2d(g.subarray(i * T * dout, (i + 1) * T * dout), [T, dout])))
+    const m = Gi.dataSync() as Float32Array
+    const copy = new Float32Array(m)
+    Gi.dispose()
+    let s2 = 0
+    for (let j = 0; j < copy.length; j++) s2 += (copy[j] as number) * (copy[j] as number)
+    sq[i] = s2
+    grads.push(copy)
+  }
+  return { grads, sq }
 }
 
 /** Per-example G_i for a linear entry: [B, din, dout], or [B, dout, din] when transposed. */
@@ -75,7 +110,16 @@ const perExampleLinear = (e: TapeEntry & { kind: "linear" }): tf.Tensor3D =>
  */
 export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): NormResult => {
   const direct = new Map<TapeEntry, tf.Tensor3D>()
+  const loop = new Map<TapeEntry, ReadonlyArray<Float32Array>>()
   const T = tape.seqLen
+  const loopSq = new Map<string, Float32Array>()
+  for (const e of tape.entries) {
+    if (e.kind === "linear" && chooseMethod(e, T, opts) === "loop") {
+      const r = loopPerExample(e)
+      loop.set(e, r.grads)
+      loopSq.set(e.name, r.sq)
+    }
+  }
   const parts = tf.tidy(() => {
     const byName = new Map<string, tf.Tensor1D>()
     const addTo = (name: string, v: tf.Tensor1D) => {
@@ -86,7 +130,10 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
     let tiedHead: (TapeEntry & { kind: "linear" }) | undefined
     for (const e of tape.entries) {
       if (e.kind === "linear") {
-        if (chooseDirect(e, T, opts)) {
+        const method = chooseMethod(e, T, opts)
+        if (method === "loop") {
+          addTo(e.name, tf.tensor1d(loopSq.get(e.name) as Float32Array))
+        } else if (method === "direct") {
           const G = tf.keep(perExampleLinear(e))
           direct.set(e, G)
           addTo(e.name, tf.sum(tf.square(G), [1, 2]))
@@ -133,7 +180,7 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
     byParam = new Map(parts.names.map((n, i) => [n, all.slice(i * B, (i + 1) * B)]))
     parts.stacked.dispose()
   }
-  return { sq: new Float32Array(sq), byParam, direct }
+  return { sq: new Float32Array(sq), byParam, direct, loop }
 }
 
 /** Clip factors and counts from squared norms (Abadi et al. 2016): c_i = min(1, C/||G_i||), 0 when non-finite. */
@@ -177,7 +224,8 @@ export const weightedGradientSum = (
   tape: Tape,
   w: Float32Array | null,
   direct: ReadonlyMap<TapeEntry, tf.Tensor3D>,
-  zeroed: Float32Array | null = null
+  zeroed: Float32Array | null = null,
+  loop: ReadonlyMap<TapeEntry, ReadonlyArray<Float32Array>> = new Map()
 ): Float64Array => {
   const layout = paramLayout(config)
   const specByName = new Map<string, ParamSpec>(layout.map((s) => [s.name, s]))
@@ -207,6 +255,7 @@ export const weightedGradientSum = (
     }
     for (const e of tape.entries) {
       if (e.kind === "linear") {
+        if (loop.has(e) && wt !== null) continue // summed in JS below
         const G = direct.get(e)
         if (G !== undefined && wt !== null) {
           const Gc = clean(G)
@@ -221,7 +270,9 @@ export const weightedGradientSum = (
             if (din <= dout) a2 = tf.mul(a2, perTok)
             else g2 = tf.mul(g2, perTok)
           }
-          put(e.name, e.transposed ? tf.matMul(g2, a2, true, false) : tf.matMul(a2, g2, true, false))
+          // a^T g as a non-transposed matmul (wasm fast path); the tied head's [V, d] is its transpose
+          const aTg = tf.matMul(tf.transpose(a2), g2)
+          put(e.name, e.transposed ? tf.transpose(aTg) : aTg)
         }
       } else if (e.kind === "scale") {
         const v = tf.sum(tf.mul(clean(e.xhat), clean(e.g)), 1) // [B, d]
@@ -247,6 +298,31 @@ export const weightedGradientSum = (
     if (s === undefined) throw new Error(`unknown parameter ${name}`)
     for (let j = 0; j < s.size; j++) out[s.offset + j] = data[pos + j] as number
     pos += s.size
+  }
+  // loop-method entries: sum_i c_i G_i in JS, float64, examples with c_i = 0 skipped
+  if (w !== null) {
+    for (const [e, grads] of loop) {
+      if (e.kind !== "linear") continue
+      const s = specByName.get(e.name)
+      if (s === undefined) throw new Error(`unknown parameter ${e.name}`)
+      const din = e.a.shape[2]
+      const dout = e.g.shape[2]
+      for (let i = 0; i < grads.length; i++) {
+        const ci = w[i] as number
+        if (ci === 0) continue
+        const Gi = grads[i] as Float32Array
+        if (!e.transposed) {
+          for (let j = 0; j < Gi.length; j++) out[s.offset + j] = (out[s.offset + j] as number) + ci * (Gi[j] as number)
+        } else {
+          // Gi is [din = d, dout = V]; the weight is stored [V, d]
+          for (let k = 0; k < din; k++)
+            for (let v = 0; v < dout; v++) {
+              const o = s.offset + v * din + k
+              out[o] = (out[o] as number) + ci * (Gi[k * dout + v] as number)
+            }
+        }
+      }
+    }
   }
   if (embedG !== undefined && embedTokens !== undefined) {
     const s = specByName.get("embed")
@@ -307,7 +383,7 @@ export const microBatchGradient = (
     const nr = perExampleSquaredNorms(tape, opts)
     for (const [k, v] of nr.direct) direct.set(k, v)
     const f = clipFactors(nr.sq, clipNorm)
-    const sum = weightedGradientSum(model.config, tape, f.c, direct, f.nonFinite > 0 ? f.c : null)
+    const sum = weightedGradientSum(model.config, tape, f.c, direct, f.nonFinite > 0 ? f.c : null, nr.loop)
     return { sum, losses, norms: f.norms, clipped: f.clipped, nonFinite: f.nonFinite }
   } finally {
     for (const t of direct.values()) t.dispose()

@@ -181,10 +181,24 @@ export const initParams = (c: ModelConfig, seed = 0): Float32Array => {
 /** Weights as tf tensors, by parameter name. */
 export type Weights = ReadonlyMap<string, tf.Tensor>
 
-/** Uploads a flat parameter vector as tensors (caller disposes with `disposeWeights`). */
+/**
+ * Uploads a flat parameter vector as tensors (caller disposes with `disposeWeights`).
+ * Every 2-D weight is also uploaded transposed under `${name}^T`: the wasm backend runs
+ * only non-transposed, non-batched matmuls through XNNPACK (~12 GFLOP/s here); a
+ * transposed operand falls back to a naive loop (~0.3-1.4 GFLOP/s).
+ */
 export const uploadWeights = (c: ModelConfig, flat: Float32Array): Weights => {
   const m = new Map<string, tf.Tensor>()
-  for (const s of paramLayout(c)) m.set(s.name, tf.tensor(flat.subarray(s.offset, s.offset + s.size), [...s.shape], "float32"))
+  for (const s of paramLayout(c)) {
+    const v = flat.subarray(s.offset, s.offset + s.size)
+    m.set(s.name, tf.tensor(v, [...s.shape], "float32"))
+    if (s.shape.length === 2) {
+      const [r, k] = s.shape as [number, number]
+      const t = new Float32Array(s.size)
+      for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) t[j * r + i] = v[i * k + j] as number
+      m.set(`${s.name}^T`, tf.tensor2d(t, [k, r], "float32"))
+    }
+  }
   return m
 }
 export const disposeWeights = (w: Weights): void => {
@@ -201,6 +215,7 @@ const get = (w: Weights, name: string): tf.Tensor => {
 class Constants {
   private readonly byT = new Map<number, { mask: tf.Tensor; cos: tf.Tensor; sin: tf.Tensor }>()
   readonly rot: tf.Tensor2D
+  readonly rotT: tf.Tensor2D
   constructor(private readonly c: ModelConfig) {
     // rotate_half(x) = [-x2, x1] = x R (Su et al. 2021, in the half-split layout used by Gemma).
     const hd = c.headDim
@@ -211,6 +226,7 @@ class Constants {
       r[j * hd + (j + half)] = 1
     }
     this.rot = tf.keep(tf.tensor2d(r, [hd, hd]))
+    this.rotT = tf.keep(tf.transpose(this.rot))
   }
   at(T: number): { mask: tf.Tensor; cos: tf.Tensor; sin: tf.Tensor } {
     const hit = this.byT.get(T)
@@ -238,6 +254,7 @@ class Constants {
   }
   dispose(): void {
     this.rot.dispose()
+    this.rotT.dispose()
     for (const v of this.byT.values()) {
       v.mask.dispose()
       v.cos.dispose()
@@ -326,14 +343,14 @@ export class GemmaModel {
       const V = c.vocabSize
 
       // ---- loss head: losses_i = mean_t (lse - logit[target]); dlogits = (softmax - onehot)/T
-      const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, E, false, true) : tf.matMul(fw.uf2d, get(w, "unembed"))
+      const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
       const { losses, probs } = crossEntropy(logits2d, y, targets, V)
       // (wasm's OneHot ignores a float32 dtype argument: build int32 and cast)
       const gLogits = tf.mul(tf.sub(probs, tf.cast(tf.oneHot(y, V), "float32")), 1 / T)
       const uf3 = tf.reshape(fw.uf2d, [B, T, d]) as tf.Tensor3D
       const gLogits3 = tf.reshape(gLogits, [B, T, V]) as tf.Tensor3D
       entries.push({ kind: "linear", name: c.tiedEmbeddings ? "embed" : "unembed", a: uf3, g: gLogits3, transposed: c.tiedEmbeddings })
-      const duf = c.tiedEmbeddings ? tf.matMul(gLogits, E) : tf.matMul(gLogits, get(w, "unembed"), false, true)
+      const duf = c.tiedEmbeddings ? tf.matMul(gLogits, E) : tf.matMul(gLogits, get(w, "unembed^T"))
       let dh = this.rmsNormBackward(entries, "final_norm", w, fw.final, duf, B, T)
 
       // ---- layers in reverse
@@ -359,7 +376,7 @@ export class GemmaModel {
       const y = tf.tensor1d(targets, "int32")
       const fw = this.forward(w, x, B, T)
       const c = this.config
-      const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed"), false, true) : tf.matMul(fw.uf2d, get(w, "unembed"))
+      const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
       return tf.mean(tf.reshape(crossEntropy(logits2d, y, targets, c.vocabSize).losses, [B, T]), 1)
     })
     const out = t.dataSync() as Float32Array
@@ -429,7 +446,7 @@ export class GemmaModel {
     const d = c.dModel
     const f = c.ffnDim
     entries.push({ kind: "linear", name: `layers.${l}.down`, a: tf.reshape(L.m, [B, T, f]), g: tf.reshape(dh, [B, T, d]), transposed: false })
-    const dm = tf.matMul(dh, get(w, `layers.${l}.down`), false, true)
+    const dm = tf.matMul(dh, get(w, `layers.${l}.down^T`))
     const dact = tf.mul(dm, L.up)
     const dup = tf.mul(dm, L.act)
     // gelu'(x) = s + x s (1 - s) 2c (1 + 3a x^2), s = sigmoid(2c (x + a x^3))
@@ -438,7 +455,7 @@ export class GemmaModel {
     const dgate = tf.mul(dact, dgelu)
     const ggu = tf.concat([dgate, dup], 1) as tf.Tensor2D
     entries.push({ kind: "linear", name: `layers.${l}.gate_up`, a: tf.reshape(L.n2.u, [B, T, d]), g: tf.reshape(ggu, [B, T, 2 * f]), transposed: false })
-    const du = tf.matMul(ggu, get(w, `layers.${l}.gate_up`), false, true)
+    const du = tf.matMul(ggu, get(w, `layers.${l}.gate_up^T`))
     return tf.add(dh, this.rmsNormBackward(entries, `layers.${l}.mlp_norm`, w, L.n2, du, B, T)) as tf.Tensor2D
   }
 
@@ -451,7 +468,7 @@ export class GemmaModel {
     const hd = c.headDim
     const { cos, sin } = this.consts.at(T)
     entries.push({ kind: "linear", name: `layers.${l}.o`, a: tf.reshape(L.o2d, [B, T, H * hd]), g: tf.reshape(dh, [B, T, d]), transposed: false })
-    const do2d = tf.matMul(dh, get(w, `layers.${l}.o`), false, true) // [BT, H hd]
+    const do2d = tf.matMul(dh, get(w, `layers.${l}.o^T`)) // [BT, H hd]
     const dog = tf.reshape(tf.transpose(tf.reshape(do2d, [B, T, K, G, hd]), [0, 2, 3, 1, 4]), [B * K, G * T, hd]) as tf.Tensor3D
     const dP = tf.matMul(dog, L.vg, false, true) // [BK, GT, T]
     const dvg = tf.matMul(L.P, dog, true, false) // [BK, T, hd]
@@ -462,11 +479,11 @@ export class GemmaModel {
     const dk4 = tf.transpose(tf.reshape(dkg, [B, K, T, hd]), [0, 2, 1, 3]) // [B,T,K,hd]
     const dqkRot = tf.concat([tf.reshape(dq4, [B, T, H, hd]), dk4], 2)
     // inverse of x cos + (x R) sin: dx = d cos + (d sin) R^T
-    const dqk = tf.add(tf.mul(dqkRot, cos), tf.reshape(tf.matMul(tf.reshape(tf.mul(dqkRot, sin), [-1, hd]), this.consts.rot, false, true), [B, T, H + K, hd]))
+    const dqk = tf.add(tf.mul(dqkRot, cos), tf.reshape(tf.matMul(tf.reshape(tf.mul(dqkRot, sin), [-1, hd]), this.consts.rotT), [B, T, H + K, hd]))
     const dv = tf.transpose(tf.reshape(dvg, [B, K, T, hd]), [0, 2, 1, 3])
     const gqkv = tf.concat([tf.reshape(dqk, [B, T, (H + K) * hd]), tf.reshape(dv, [B, T, K * hd])], 2) as tf.Tensor3D
     entries.push({ kind: "linear", name: `layers.${l}.qkv`, a: tf.reshape(L.n1.u, [B, T, d]), g: gqkv, transposed: false })
-    const du = tf.matMul(tf.reshape(gqkv, [B * T, (H + 2 * K) * hd]), get(w, `layers.${l}.qkv`), false, true)
+    const du = tf.matMul(tf.reshape(gqkv, [B * T, (H + 2 * K) * hd]), get(w, `layers.${l}.qkv^T`))
     return tf.add(dh, this.rmsNormBackward(entries, `layers.${l}.attn_norm`, w, L.n1, du, B, T)) as tf.Tensor2D
   }
 }
