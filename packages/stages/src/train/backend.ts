@@ -22,6 +22,7 @@ export class BackendUnavailable extends Schema.TaggedError<BackendUnavailable>()
 }) {}
 
 let active: BackendName | undefined
+let wasmPathsSet = false
 
 /** Directory holding tfjs-backend-wasm's .wasm files (Node needs a file path, not a URL). */
 export const wasmDir = (): string => {
@@ -39,7 +40,10 @@ export const initBackend = async (name: BackendName = "wasm"): Promise<BackendNa
   if (active === name && tf.getBackend() === name) return name
   if (name === "wasm") {
     const wasm = await import("@tensorflow/tfjs-backend-wasm")
-    if (active === undefined) wasm.setWasmPaths(wasmDir())
+    if (!wasmPathsSet) {
+      wasm.setWasmPaths(wasmDir())
+      wasmPathsSet = true
+    }
   } else if (name === "cpu") {
     await import("@tensorflow/tfjs-backend-cpu")
   } else {

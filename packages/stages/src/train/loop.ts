@@ -48,6 +48,11 @@ export interface TrainOptions {
   /** The batch for 0-based step `step`: sequence indices plus the count of zero-weight padding examples. */
   readonly selectBatch: (step: number) => BatchSelection | Promise<BatchSelection>
   readonly onStep?: (m: StepMetrics) => void | Promise<void>
+  /**
+   * Diagnostic hook: receives the gradient handed to the optimizer (DP mode: the noisy,
+   * normalised gradient, a DP release; non-private: the plain mean). Used by tests.
+   */
+  readonly inspectGradient?: (step: number, grad: Float32Array) => void
 }
 
 export interface BatchSelection {
@@ -220,6 +225,7 @@ export class Trainer {
       const denom = Math.max(1, n - r.nonFinite)
       for (let i = 0; i < grad.length; i++) grad[i] = (r.sum[i] as number) / denom
     }
+    o.inspectGradient?.(step, grad)
     const lr = learningRate(o.optimizer, step)
     adamwUpdate(o.optimizer, this.layout, this.params, this.m, this.v, grad, step + 1, lr)
     this.stepIndex = step + 1
