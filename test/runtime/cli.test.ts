@@ -20,6 +20,9 @@ describe("pipeline CLI", () => {
     const record = JSON.parse(readFileSync(join(store, "runs/crash/run.json"), "utf8"))
     expect(record.nodes.accumulate.status).toBe("running")
     expect(record.nodes.generate.status).toBe("done")
+    // `status` sees that the process is gone.
+    const status = await cli(["status", "crash", "--store", store, "--json"])
+    expect(JSON.parse(status.stdout).status).toBe("interrupted")
 
     const resumed = await cli(["resume", "crash", "--store", store, "--json"])
     expect(resumed.code).toBe(0)

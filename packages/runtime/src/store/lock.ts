@@ -58,3 +58,14 @@ export const releaseLock = async (path: string): Promise<void> => {
     // already gone
   }
 }
+
+/** True when a live process on this host holds the lock at `path`. */
+export const lockHeld = async (path: string): Promise<boolean> => {
+  try {
+    const holder = JSON.parse(await readFile(path, "utf8")) as LockInfo
+    const host = (await import("node:os")).hostname()
+    return holder.host !== host || (holder.pid > 0 && alive(holder.pid))
+  } catch {
+    return false
+  }
+}
