@@ -82,7 +82,7 @@ describe("per-example clipping", () => {
           for (let j = 0; j < g.length; j++) expected[j] = (expected[j] as number) + c * (g[j] as number)
         })
         const w = uploadWeights(cfg, flat)
-        for (const strategy of ["auto", "ghost", "direct"] satisfies Array<NormStrategy>) {
+        for (const strategy of ["auto", "ghost", "direct", "loop"] satisfies Array<NormStrategy>) {
           const r = microBatchGradient(model, w, seqs, B, S, C, { strategy })
           expect(r.clipped).toBe(2)
           let num = 0
@@ -120,23 +120,25 @@ describe("per-example clipping", () => {
     const poisoned = flat.slice()
     poisoned[bad * cfg.dModel] = Number.NaN
     const C = 0.5
-    const w = uploadWeights(cfg, poisoned)
-    const r = microBatchGradient(model, w, seqs, B, S, C)
-    disposeWeights(w)
-    expect(r.nonFinite).toBe(1)
-    expect(Number.isNaN(r.norms[0] as number)).toBe(true)
-    expect(r.sum.every((x) => Number.isFinite(x))).toBe(true)
-    // equals the clipped sum over examples 1..B-1 alone
-    const w2 = uploadWeights(cfg, poisoned)
-    const rest = microBatchGradient(model, w2, seqs.subarray(S), B - 1, S, C)
-    disposeWeights(w2)
-    let num = 0
-    let den = 0
-    for (let j = 0; j < rest.sum.length; j++) {
-      num += ((r.sum[j] as number) - (rest.sum[j] as number)) ** 2
-      den += (rest.sum[j] as number) ** 2
+    for (const strategy of ["ghost", "direct", "loop"] satisfies Array<NormStrategy>) {
+      const w = uploadWeights(cfg, poisoned)
+      const r = microBatchGradient(model, w, seqs, B, S, C, { strategy })
+      disposeWeights(w)
+      expect(r.nonFinite).toBe(1)
+      expect(Number.isNaN(r.norms[0] as number)).toBe(true)
+      expect(r.sum.every((x) => Number.isFinite(x)), strategy).toBe(true)
+      // equals the clipped sum over examples 1..B-1 alone
+      const w2 = uploadWeights(cfg, poisoned)
+      const rest = microBatchGradient(model, w2, seqs.subarray(S), B - 1, S, C, { strategy })
+      disposeWeights(w2)
+      let num = 0
+      let den = 0
+      for (let j = 0; j < rest.sum.length; j++) {
+        num += ((r.sum[j] as number) - (rest.sum[j] as number)) ** 2
+        den += (rest.sum[j] as number) ** 2
+      }
+      expect(Math.sqrt(num / den), strategy).toBeLessThan(1e-5)
     }
-    expect(Math.sqrt(num / den)).toBeLessThan(1e-5)
     model.dispose()
   })
 
