@@ -197,6 +197,20 @@ export const uploadWeights = (c: ModelConfig, flat: Float32Array): Weights => {
       const t = new Float32Array(s.size)
       for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) t[j * r + i] = v[i * k + j] as number
       m.set(`${s.name}^T`, tf.tensor2d(t, [k, r], "float32"))
+      // Fused projections are also uploaded as column blocks (`name#i`): the forward then
+      // needs no SplitV (slow on wasm); backward uses the fused transpose.
+      const blocks = s.name.endsWith(".qkv")
+        ? [c.heads * c.headDim, c.kvHeads * c.headDim, c.kvHeads * c.headDim]
+        : s.name.endsWith(".gate_up")
+          ? [c.ffnDim, c.ffnDim]
+          : []
+      let col = 0
+      blocks.forEach((width, bi) => {
+        const blk = new Float32Array(r * width)
+        for (let i = 0; i < r; i++) blk.set(v.subarray(i * k + col, i * k + col + width), i * width)
+        m.set(`${s.name}#${bi}`, tf.tensor2d(blk, [r, width], "float32"))
+        col += width
+      })
     }
   }
   return m
@@ -398,12 +412,15 @@ export class GemmaModel {
     const hd = c.headDim
     for (let l = 0; l < c.layers; l++) {
       const n1 = this.rmsNorm(w, `layers.${l}.attn_norm`, h)
-      const qkv = tf.matMul(n1.u, get(w, `layers.${l}.qkv`)) // [BT, (H+2K)hd]
-      const [qk, v] = tf.split(qkv, [(H + K) * hd, K * hd], 1) as [tf.Tensor2D, tf.Tensor2D]
-      // RoPE on q and k together: x cos + rotate_half(x) sin.
-      const qk4 = tf.reshape(qk, [B, T, H + K, hd])
-      const qkRot = tf.add(tf.mul(qk4, cos), tf.mul(tf.reshape(tf.matMul(tf.reshape(qk4, [-1, hd]), this.consts.rot), [B, T, H + K, hd]), sin))
-      const [q4, k4] = tf.split(qkRot, [H, K], 2)
+      // fused QKV projection, computed per column block (no SplitV)
+      const q = tf.matMul(n1.u, get(w, `layers.${l}.qkv#0`)) // [BT, H hd]
+      const k = tf.matMul(n1.u, get(w, `layers.${l}.qkv#1`)) // [BT, K hd]
+      const v = tf.matMul(n1.u, get(w, `layers.${l}.qkv#2`)) // [BT, K hd]
+      // RoPE: x cos + rotate_half(x) sin, rotate_half(x) = x R
+      const rope = (x: tf.Tensor2D, heads: number) =>
+        tf.add(tf.mul(tf.reshape(x, [B, T, heads, hd]), cos), tf.mul(tf.reshape(tf.matMul(tf.reshape(x, [-1, hd]), this.consts.rot), [B, T, heads, hd]), sin))
+      const q4 = rope(q, H)
+      const k4 = rope(k, K)
       // group layout: q [B*K, G*T, hd], k/v [B*K, T, hd]
       const qg = tf.reshape(tf.transpose(tf.reshape(q4 as tf.Tensor, [B, T, K, G, hd]), [0, 2, 3, 1, 4]), [B * K, G * T, hd]) as tf.Tensor3D
       const kg = tf.reshape(tf.transpose(k4 as tf.Tensor, [0, 2, 1, 3]), [B * K, T, hd]) as tf.Tensor3D
@@ -414,8 +431,8 @@ export class GemmaModel {
       const o2d = tf.reshape(tf.transpose(tf.reshape(og, [B, K, G, T, hd]), [0, 3, 1, 2, 4]), [BT, H * hd]) as tf.Tensor2D
       h = tf.add(h, tf.matMul(o2d, get(w, `layers.${l}.o`)))
       const n2 = this.rmsNorm(w, `layers.${l}.mlp_norm`, h)
-      const gu = tf.matMul(n2.u, get(w, `layers.${l}.gate_up`))
-      const [gate, up] = tf.split(gu, 2, 1) as [tf.Tensor2D, tf.Tensor2D]
+      const gate = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#0`))
+      const up = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#1`))
       const s = tf.sigmoid(tf.mul(tf.mul(gate, tf.add(tf.mul(tf.square(gate), GELU_A), 1)), 2 * GELU_C))
       const act = tf.mul(gate, s) // gelu_tanh(x) = x * sigmoid(2c (x + a x^3))
       const m = tf.mul(act, up)
