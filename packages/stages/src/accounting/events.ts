@@ -1,0 +1,145 @@
+/**
+ * DP events: JSON-serializable descriptions of what a mechanism did, composed into a
+ * run's privacy ledger and handed to the accountants (modelled on dp_accounting's DpEvent).
+ *
+ * Leaves (each records its neighbouring relation):
+ * - GaussianEvent: sum of sensitivity-1 (clipped) vectors plus N(0, sigma^2 I).
+ * - PoissonSampledGaussianEvent: the same on a Poisson sample with rate q (DP-SGD step).
+ * - TruncatedPoissonSampledGaussianEvent: Poisson sample truncated to a batch cap B
+ *   (Chua et al. 2024, arXiv:2411.04205); PLD only.
+ * Combinators: SelfComposedEvent (count repetitions), ComposedEvent (a sequence).
+ *
+ * Neighbouring relation: "add_remove" (add or remove one record) or "replace_one"
+ * (replace one record: the sum changes by up to 2, so a Gaussian step is accounted as
+ * sigma/2; subsampled replace-one events are refused by both accountants).
+ */
+import { Schema } from "effect"
+
+export const Neighbouring = Schema.Literals(["add_remove", "replace_one"])
+export type Neighbouring = typeof Neighbouring.Type
+
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const GaussianEvent = Schema.TaggedStruct("GaussianEvent", {
+  noiseMultiplier: NonNegative,
+  neighbouring: Neighbouring
+})
+export type GaussianEvent = typeof GaussianEvent.Type
+
+export const PoissonSampledGaussianEvent = Schema.TaggedStruct("PoissonSampledGaussianEvent", {
+  samplingRate: Probability,
+  noiseMultiplier: NonNegative,
+  neighbouring: Neighbouring
+})
+export type PoissonSampledGaussianEvent = typeof PoissonSampledGaussianEvent.Type
+
+export const TruncatedPoissonSampledGaussianEvent = Schema.TaggedStruct("TruncatedPoissonSampledGaussianEvent", {
+  datasetSize: PositiveInt,
+  batchCap: PositiveInt,
+  samplingRate: Probability,
+  noiseMultiplier: NonNegative,
+  neighbouring: Neighbouring
+})
+export type TruncatedPoissonSampledGaussianEvent = typeof TruncatedPoissonSampledGaussianEvent.Type
+
+export type LeafEvent = GaussianEvent | PoissonSampledGaussianEvent | TruncatedPoissonSampledGaussianEvent
+
+export interface SelfComposedEvent {
+  readonly _tag: "SelfComposedEvent"
+  readonly event: DpEvent
+  readonly count: number
+}
+
+export interface ComposedEvent {
+  readonly _tag: "ComposedEvent"
+  readonly events: ReadonlyArray<DpEvent>
+}
+
+export type DpEvent = LeafEvent | SelfComposedEvent | ComposedEvent
+
+const DpEventRef: Schema.Codec<DpEvent> = Schema.suspend((): Schema.Codec<DpEvent> => DpEvent)
+
+export const SelfComposedEvent: Schema.Codec<SelfComposedEvent> = Schema.TaggedStruct("SelfComposedEvent", {
+  event: DpEventRef,
+  count: NonNegativeInt
+})
+
+export const ComposedEvent: Schema.Codec<ComposedEvent> = Schema.TaggedStruct("ComposedEvent", {
+  events: Schema.Array(DpEventRef)
+})
+
+/** Schema of any DP event; decode ledger JSON with `Schema.decodeUnknownResult(DpEvent)`. */
+export const DpEvent: Schema.Codec<DpEvent> = Schema.Union([
+  GaussianEvent,
+  PoissonSampledGaussianEvent,
+  TruncatedPoissonSampledGaussianEvent,
+  SelfComposedEvent,
+  ComposedEvent
+])
+
+/** JSON value of an event, as stored in the ledger. */
+export const DpEventFromJson = Schema.fromJsonString(DpEvent)
+
+// ---- helper constructors -------------------------------------------------------------
+
+export const gaussian = (noiseMultiplier: number, neighbouring: Neighbouring = "add_remove"): GaussianEvent => ({
+  _tag: "GaussianEvent",
+  noiseMultiplier,
+  neighbouring
+})
+
+export const poissonSampledGaussian = (
+  samplingRate: number,
+  noiseMultiplier: number,
+  neighbouring: Neighbouring = "add_remove"
+): PoissonSampledGaussianEvent => ({ _tag: "PoissonSampledGaussianEvent", samplingRate, noiseMultiplier, neighbouring })
+
+export const truncatedPoissonSampledGaussian = (args: {
+  readonly datasetSize: number
+  readonly batchCap: number
+  readonly samplingRate: number
+  readonly noiseMultiplier: number
+  readonly neighbouring?: Neighbouring
+}): TruncatedPoissonSampledGaussianEvent => ({
+  _tag: "TruncatedPoissonSampledGaussianEvent",
+  datasetSize: args.datasetSize,
+  batchCap: args.batchCap,
+  samplingRate: args.samplingRate,
+  noiseMultiplier: args.noiseMultiplier,
+  neighbouring: args.neighbouring ?? "add_remove"
+})
+
+export const selfComposed = (event: DpEvent, count: number): SelfComposedEvent => ({
+  _tag: "SelfComposedEvent",
+  event,
+  count
+})
+
+export const composed = (events: ReadonlyArray<DpEvent>): ComposedEvent => ({ _tag: "ComposedEvent", events })
+
+/** The leaves of an event with their total repetition counts, in first-seen order. */
+export const flattenEvent = (event: DpEvent): ReadonlyArray<{ readonly leaf: LeafEvent; readonly count: number }> => {
+  const out: Array<{ leaf: LeafEvent; count: number }> = []
+  const visit = (e: DpEvent, mult: number): void => {
+    switch (e._tag) {
+      case "SelfComposedEvent":
+        visit(e.event, mult * e.count)
+        return
+      case "ComposedEvent":
+        for (const c of e.events) visit(c, mult)
+        return
+      default: {
+        if (mult === 0) return
+        const key = JSON.stringify(e)
+        const found = out.find((o) => JSON.stringify(o.leaf) === key)
+        if (found) found.count += mult
+        else out.push({ leaf: e, count: mult })
+      }
+    }
+  }
+  visit(event, 1)
+  return out
+}
