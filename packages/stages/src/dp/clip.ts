@@ -147,7 +147,13 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
         addTo(e.name, tf.sum(tf.square(tf.sum(tf.mul(e.xhat, e.g), 1)), 1))
       } else {
         embedEntry = e
-        const eq = tf.cast(tf.equal(tf.expandDims(e.tokens, 2), tf.expandDims(e.tokens, 1)), "float32")
+        // token-equality mask [B, T, T], built in JS (a broadcast Equal is slow on wasm)
+        const ids = e.tokenIds
+        const mask = new Float32Array(tape.batch * T * T)
+        for (let b = 0; b < tape.batch; b++)
+          for (let s = 0; s < T; s++)
+            for (let t = 0; t < T; t++) if (ids[b * T + s] === ids[b * T + t]) mask[(b * T + s) * T + t] = 1
+        const eq = tf.tensor3d(mask, [tape.batch, T, T])
         const gg = tf.matMul(e.g, e.g, false, true)
         addTo(e.name, tf.sum(tf.mul(eq, gg), [1, 2]))
       }
