@@ -121,24 +121,34 @@ const lineEnd = (text: string, p: number): number => {
 }
 
 /**
- * Streams the training documents with the planned canaries inserted, each as its own
- * line at the end of the line at the planned position. Appends one record per
- * inserted copy to `records`.
+ * Inserts the planned canaries into training documents offered one at a time, in
+ * stream order (the n-th call is document index n), so batches of a streamed table
+ * can be fed through it. Each copy goes on its own line, at the end of the line at
+ * its planned position; `records` gets one entry per inserted copy.
  */
-export function* insertCanaries(docs: Iterable<Document>, plan: CanaryPlan, records: Array<CanaryRecord>): Generator<Document> {
-  const byDoc = new Map<number, Array<(typeof plan.placements)[number]>>()
-  for (const p of plan.placements) {
-    const list = byDoc.get(p.docIndex)
-    if (list === undefined) byDoc.set(p.docIndex, [p])
-    else list.push(p)
-  }
-  let index = 0
-  for (const doc of docs) {
-    const here = byDoc.get(index++)
-    if (here === undefined) {
-      yield doc
-      continue
+export class CanaryInserter {
+  /** One record per inserted copy, in insertion order. */
+  readonly records: Array<CanaryRecord> = []
+  private readonly byDoc = new Map<number, Array<CanaryPlan["placements"][number]>>()
+  private index = 0
+
+  constructor(private readonly plan: CanaryPlan) {
+    for (const p of plan.placements) {
+      const list = this.byDoc.get(p.docIndex)
+      if (list === undefined) this.byDoc.set(p.docIndex, [p])
+      else list.push(p)
     }
+  }
+
+  /** Number of documents seen so far. */
+  get seen(): number {
+    return this.index
+  }
+
+  /** The next document, with the canaries planned for it inserted. */
+  next(doc: Document): Document {
+    const here = this.byDoc.get(this.index++)
+    if (here === undefined) return doc
     const original = doc.text
     const cuts = here
       .map((p) => ({ p, at: lineEnd(original, Math.floor(p.position * original.length)) }))
@@ -146,13 +156,13 @@ export function* insertCanaries(docs: Iterable<Document>, plan: CanaryPlan, reco
     let text = ""
     let last = 0
     for (const { p, at } of cuts) {
-      const sentence = plan.canaries[p.canary_id]?.sentence ?? ""
+      const sentence = this.plan.canaries[p.canary_id]?.sentence ?? ""
       text += original.slice(last, at)
       const sep = text.length === 0 ? "" : "\n"
-      records.push({
+      this.records.push({
         canary_id: p.canary_id,
         copy: p.copy,
-        secret: plan.canaries[p.canary_id]?.secret ?? "",
+        secret: this.plan.canaries[p.canary_id]?.secret ?? "",
         sentence,
         doc_id: doc.doc_id,
         user_id: doc.user_id,
@@ -162,6 +172,21 @@ export function* insertCanaries(docs: Iterable<Document>, plan: CanaryPlan, reco
       last = at
     }
     text += original.slice(last)
-    yield { ...doc, text, bytes: utf8Length(text) }
+    return { ...doc, text, bytes: utf8Length(text) }
+  }
+}
+
+/**
+ * Streams the training documents with the planned canaries inserted, each as its own
+ * line at the end of the line at the planned position. Appends one record per
+ * inserted copy to `records`.
+ */
+export function* insertCanaries(docs: Iterable<Document>, plan: CanaryPlan, records: Array<CanaryRecord>): Generator<Document> {
+  const inserter = new CanaryInserter(plan)
+  let reported = 0
+  for (const doc of docs) {
+    const out = inserter.next(doc)
+    while (reported < inserter.records.length) records.push(inserter.records[reported++] as CanaryRecord)
+    yield out
   }
 }

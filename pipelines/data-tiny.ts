@@ -1,0 +1,23 @@
+/**
+ * data-tiny: the data part of DP pretraining on its own (issue 4):
+ *   corpus (SpamAssassin ham, private) -> split (by user) --\
+ *   public-corpus (nlp-corpus + Brown) -> tokenizer (BPE) ---> pack (sequences + canaries)
+ * Try:
+ *   pnpm pipeline run data-tiny                      (tiny: ham groups, vocab 4096, seqLen 128)
+ *   pnpm pipeline run data-tiny --scale micro        (a few hundred messages, vocab 512, seqLen 64)
+ *   pnpm pipeline run data-tiny --set corpus.source=jsonl --set corpus.path=mail.jsonl --set corpus.userColumn=from
+ */
+import { Pipeline } from "@dpipe/dsl"
+import { addDataStages, dataScales } from "@dpipe/stages/data-stages/index"
+
+export default Pipeline.make(
+  "data-tiny",
+  {
+    description: "Private e-mail corpus -> user split; public text -> BPE tokenizer; both -> packed private sequences with canaries",
+    scales: { micro: dataScales.micro, tiny: dataScales.tiny },
+    defaultScale: "tiny"
+  },
+  (b) => {
+    addDataStages(b)
+  }
+)
