@@ -90,8 +90,7 @@ const loopPerExample = (e: TapeEntry & { kind: "linear" }): { grads: Array<Float
   for (let i = 0; i < B; i++) {
     for (let t = 0; t < T; t++) for (let k = 0; k < din; k++) aT[k * T + t] = a[(i * T + t) * din + k] as number
     const Gi = tf.tidy(() => tf.matMul(tf.tensor2d(aT, [din, T]), tf.tensor2d(g.subarray(i * T * dout, (i + 1) * T * dout), [T, dout])))
-    const m = Gi.dataSync() as Float32Array
-    const copy = new Float32Array(m)
+    const copy = Gi.dataSync() as Float32Array // a copy on wasm and cpu: safe after dispose
     Gi.dispose()
     let s2 = 0
     for (let j = 0; j < copy.length; j++) s2 += (copy[j] as number) * (copy[j] as number)
@@ -313,20 +312,21 @@ export const weightedGradientSum = (
       if (s === undefined) throw new Error(`unknown parameter ${e.name}`)
       const din = e.a.shape[2]
       const dout = e.g.shape[2]
+      // accumulate in [din, dout] order (sequential), transpose once for a [V, d] weight
+      const acc = e.transposed ? new Float64Array(din * dout) : out.subarray(s.offset, s.offset + s.size)
       for (let i = 0; i < grads.length; i++) {
         const ci = w[i] as number
         if (ci === 0) continue
         const Gi = grads[i] as Float32Array
-        if (!e.transposed) {
-          for (let j = 0; j < Gi.length; j++) out[s.offset + j] = (out[s.offset + j] as number) + ci * (Gi[j] as number)
-        } else {
-          // Gi is [din = d, dout = V]; the weight is stored [V, d]
-          for (let k = 0; k < din; k++)
-            for (let v = 0; v < dout; v++) {
-              const o = s.offset + v * din + k
-              out[o] = (out[o] as number) + ci * (Gi[k * dout + v] as number)
-            }
-        }
+        for (let j = 0; j < Gi.length; j++) acc[j] = (acc[j] as number) + ci * (Gi[j] as number)
+      }
+      if (e.transposed) {
+        // Gi is [din = d, dout = V]; the weight is stored [V, d]
+        for (let k = 0; k < din; k++)
+          for (let v = 0; v < dout; v++) {
+            const o = s.offset + v * din + k
+            out[o] = (out[o] as number) + (acc[k * dout + v] as number)
+          }
       }
     }
   }

@@ -413,8 +413,8 @@ export class GemmaModel {
     for (let l = 0; l < c.layers; l++) {
       const n1 = this.rmsNorm(w, `layers.${l}.attn_norm`, h)
       // fused QKV projection, computed per column block (no SplitV)
-      const q = tf.matMul(n1.u, get(w, `layers.${l}.qkv#0`)) // [BT, H hd]
-      const k = tf.matMul(n1.u, get(w, `layers.${l}.qkv#1`)) // [BT, K hd]
+      const q = tf.matMul(n1.u, get(w, `layers.${l}.qkv#0`)) as tf.Tensor2D // [BT, H hd]
+      const k = tf.matMul(n1.u, get(w, `layers.${l}.qkv#1`)) as tf.Tensor2D // [BT, K hd]
       const v = tf.matMul(n1.u, get(w, `layers.${l}.qkv#2`)) // [BT, K hd]
       // RoPE: x cos + rotate_half(x) sin, rotate_half(x) = x R
       const rope = (x: tf.Tensor2D, heads: number) =>
@@ -431,8 +431,8 @@ export class GemmaModel {
       const o2d = tf.reshape(tf.transpose(tf.reshape(og, [B, K, G, T, hd]), [0, 3, 1, 2, 4]), [BT, H * hd]) as tf.Tensor2D
       h = tf.add(h, tf.matMul(o2d, get(w, `layers.${l}.o`)))
       const n2 = this.rmsNorm(w, `layers.${l}.mlp_norm`, h)
-      const gate = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#0`))
-      const up = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#1`))
+      const gate = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#0`)) as tf.Tensor2D
+      const up = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#1`)) as tf.Tensor2D
       const s = tf.sigmoid(tf.mul(tf.mul(gate, tf.add(tf.mul(tf.square(gate), GELU_A), 1)), 2 * GELU_C))
       const act = tf.mul(gate, s) // gelu_tanh(x) = x * sigmoid(2c (x + a x^3))
       const m = tf.mul(act, up)
