@@ -54,6 +54,8 @@ export interface PlannedNode {
   readonly isMechanism: boolean
   /** DP events this node is predicted to spend (mechanisms only). */
   readonly predictedEvents: ReadonlyArray<unknown>
+  /** External files or folders the stage reads (hashed into its key by the runtime). */
+  readonly sources: ReadonlyArray<string>
 }
 
 export interface Plan {
@@ -265,7 +267,8 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       dependsOn: [...new Set(Object.values(n.inputs).map((r) => r.node))],
       outputLabels,
       isMechanism,
-      predictedEvents: mechanism !== undefined ? mechanism.predict(config.value) : []
+      predictedEvents: mechanism !== undefined ? mechanism.predict(config.value) : [],
+      sources: n.stage.sources !== undefined ? (n.stage.sources as (c: unknown) => ReadonlyArray<string>)(config.value) : []
     })
   }
   return { ok: true, value: { pipeline: graph, scale, settings: userSettings, nodes: planned } }

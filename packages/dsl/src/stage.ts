@@ -95,6 +95,8 @@ export interface Stage<C = unknown, P = unknown, I extends Specs = Specs, O exte
   readonly inputs: I
   readonly outputs: O
   readonly mechanism: MechanismDeclaration<C> | undefined
+  /** Files or folders outside the store that the stage reads; their contents are part of its key. */
+  readonly sources: ((config: C) => ReadonlyArray<string>) | undefined
   readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }
 
@@ -108,6 +110,7 @@ export interface AnyStage {
   readonly inputs: Specs
   readonly outputs: Specs
   readonly mechanism: MechanismDeclaration<never> | undefined
+  readonly sources: ((config: never) => ReadonlyArray<string>) | undefined
   readonly run: (ctx: never) => Effect.Effect<unknown, StageError, StageServices>
 }
 
@@ -123,6 +126,12 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
   readonly inputs?: I
   readonly outputs: O
   readonly mechanism?: MechanismDeclaration<C>
+  /**
+   * Files or folders outside the store that the stage reads (a user's corpus). The
+   * runtime hashes their contents into the stage key, so editing them invalidates the
+   * cache as editing the config does.
+   */
+  readonly sources?: (config: C) => ReadonlyArray<string>
   readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }): Stage<C, P, I, O> => {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) {
@@ -137,6 +146,7 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
     inputs: (def.inputs ?? {}) as I,
     outputs: def.outputs,
     mechanism: def.mechanism,
+    sources: def.sources,
     run: def.run
   }
 }

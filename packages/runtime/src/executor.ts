@@ -24,6 +24,7 @@ import { accountEvents, checkBudget, ledgerSpend } from "./privacy.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { makeRunState } from "./run-state.ts"
+import { sourceHashes } from "./sources.ts"
 import { fsyncDir, fsyncFile, tempPathFor } from "./store/atomic.ts"
 import { makeCheckpoints } from "./store/checkpoints.ts"
 import type { StoreLayout } from "./store/layout.ts"
@@ -173,11 +174,12 @@ const runLocked = (options: ExecuteOptions) =>
           }
           inputs[name] = exit.value[ref.output]!
         }
+        const sources = yield* Effect.tryPromise({ try: () => sourceHashes(node.sources), catch: (e) => `hashing the sources of ${node.id}: ${messageOf(e)}` })
         const key = stageKey({
           stage: node.stage.name,
           version: node.stage.version,
           config: node.configEncoded,
-          inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash]))
+          inputs: { ...sources, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])) }
         })
         const entryDir = store.cacheEntry(key)
         const resolve = (m: Manifest): NodeOutputs =>

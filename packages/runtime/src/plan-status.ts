@@ -8,6 +8,7 @@ import { join } from "node:path"
 import type { Plan } from "@dpipe/dsl"
 import { stageKey } from "@dpipe/dsl"
 import { predictSpend, type Spend } from "./privacy.ts"
+import { sourceHashes } from "./sources.ts"
 import type { StoreLayout } from "./store/layout.ts"
 import { Manifest } from "./store/records.ts"
 
@@ -45,7 +46,8 @@ export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
       let key: string | undefined
       let status: NodePlanStatus["status"] = "after-upstream"
       if (known) {
-        key = stageKey({ stage: n.stage.name, version: n.stage.version, config: n.configEncoded, inputs: inputHashes })
+        const sources = yield* Effect.promise(() => sourceHashes(n.sources))
+        key = stageKey({ stage: n.stage.name, version: n.stage.version, config: n.configEncoded, inputs: { ...sources, ...inputHashes } })
         const manifest = yield* Effect.promise(async () => {
           try {
             return Schema.decodeUnknownSync(Manifest)(JSON.parse(await readFile(join(store.cacheEntry(key!), "manifest.json"), "utf8")))

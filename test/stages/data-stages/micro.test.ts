@@ -184,6 +184,14 @@ describe("user data and failures", () => {
     expect(train.length + evalDocs.length).toBe(40)
     const trainUsers = new Set(train.map((d) => d.user_id))
     expect(evalDocs.some((d) => trainUsers.has(d.user_id))).toBe(false)
+    // The file is a declared source: unchanged, everything is reused; edited, the corpus is read again.
+    const again = ok(await Effect.runPromiseExit(runPipeline(graph, { store, runId: "jsonl-again" })))
+    expect(again.executed).toEqual([])
+    writeFileSync(file, lines.join("\n") + "\n" + JSON.stringify({ body: "a new message", from: "user99@example.org" }) + "\n")
+    const edited = ok(await Effect.runPromiseExit(runPipeline(graph, { store, runId: "jsonl-edited" })))
+    expect(edited.executed).toContain("corpus")
+    const report2 = Schema.decodeUnknownSync(CorpusReport)(readJson(outputPath(store, edited, "corpus", "report.json")))
+    expect(report2.kept).toBe(41)
   })
 
   it("the split fails clearly when one side would be empty", async () => {

@@ -59,6 +59,8 @@ export const writeParquetTable = async (
   const it = batchesOf(rows as AsyncIterable<Record<string, unknown>>, options.targetBatchBytes ?? 8 * 1024 * 1024, options.maxBatchRows ?? 65536)[Symbol.asyncIterator]()
   let count = 0
   let wroteAny = false
+  // parquet-wasm reports a failed source only as "Dyn casting error": keep the real one.
+  let sourceError: unknown = undefined
   const toWasm = (b: arrow.RecordBatch): Array<pw.RecordBatch> => pw.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table([b]), "stream")).recordBatches()
   const source = new ReadableStream<pw.RecordBatch>({
     async pull(controller) {
@@ -75,6 +77,7 @@ export const writeParquetTable = async (
         wroteAny = true
         for (const b of toWasm(batch)) controller.enqueue(b)
       } catch (e) {
+        sourceError = e
         controller.error(e)
       }
     }
@@ -84,11 +87,11 @@ export const writeParquetTable = async (
     .setCreatedBy("dpipe")
     .setMaxRowGroupSize(options.maxBatchRows ?? 65536)
     .build()
-  const encoded = await pw.transformParquetStream(source, props)
   const hash = createHash("sha256")
   const fh = await open(path, "w")
   let bytes = 0
   try {
+    const encoded = await pw.transformParquetStream(source, props)
     const reader = encoded.getReader()
     for (;;) {
       const { done, value } = await reader.read()
@@ -99,9 +102,12 @@ export const writeParquetTable = async (
       await fh.write(chunk)
     }
     await fh.sync()
+  } catch (e) {
+    throw sourceError ?? e
   } finally {
     await fh.close()
   }
+  if (sourceError !== undefined) throw sourceError
   return { hash: hash.digest("hex"), bytes, rows: count }
 }
 

@@ -18,9 +18,9 @@
  * labelled private: the counts are aggregates computed on private data without noise
  * (DP-NOTES guard 6), so they are not for release.
  *
- * The stage key covers the config, not the content of files outside the store: after
- * changing a JSONL file or folder in place, change `revision` (any string) so that the
- * corpus is read again. The npm corpus is keyed by the stage version.
+ * A JSONL file or folder is declared as the stage's source, so its contents are hashed
+ * into the stage key: edit the file and the corpus is read again. `revision` remains
+ * as a manual override. The npm corpus is keyed by the stage version.
  */
 import { statSync } from "node:fs"
 import { Effect, Schema, Stream } from "effect"
@@ -160,6 +160,7 @@ export const corpus = Stage.make({
   version: "1",
   description: "Loads the private corpus (SpamAssassin mail, JSONL or a folder of .txt files) into a documents table.",
   config: CorpusConfig,
+  sources: (config) => (config.source === "jsonl" || config.source === "txt-folder") && config.path !== undefined ? [config.path] : [],
   outputs: {
     documents: Artifact.table(Documents, { label: "private", description: "doc_id, pseudonymous user_id, text, UTF-8 bytes" }),
     report: Artifact.json("corpus-report", CorpusReport, { label: "private", description: "load counts (aggregates of private data, not released)" })
