@@ -7,6 +7,7 @@
  * Opacus figures measured on this machine. Median step time over N steps after a warm-up.
  * Also profiles one DP step (tf kernel time by kernel vs wall time).
  */
+import { availableParallelism, loadavg } from "node:os"
 import { computeEstimate, initParams, modelPresets, paramCount } from "@dpipe/stages/model/gemma"
 import { Trainer } from "@dpipe/stages/train/loop"
 import type { TrainOptions } from "@dpipe/stages/train/loop"
@@ -47,6 +48,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const tokensPerStep = B * T
   const est = computeEstimate(cfg, T)
 
+  log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${availableParallelism()} cores (other processes skew 1-vs-2-worker figures)`)
   log(`shape: vocab ${cfg.vocabSize}, ctx ${T}, d_model ${cfg.dModel}, ${cfg.layers} layers, ${cfg.heads} heads x ${cfg.headDim} (kv ${cfg.kvHeads}), GeGLU ${cfg.ffnDim}, tied; batch ${B}; backend wasm`)
   const gpt2 = cfg.vocabSize * cfg.dModel + T * cfg.dModel + cfg.layers * (12 * cfg.dModel ** 2 + 13 * cfg.dModel) + 2 * cfg.dModel
   log(`params: ${paramCount(cfg)} (GPT-2-style model of this shape: ~${gpt2}; GeGLU has 3 d*f matrices, RoPE has no position table, no biases)`)
@@ -62,7 +64,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       selectBatch: batchAt,
       ...opts
     })
-    await t.trainStep() // warm-up
+    await t.trainStep() // warm-up (wasm heaps grow during the first steps)
+    await t.trainStep()
     const ms: Array<number> = []
     for (let i = 0; i < steps; i++) ms.push((await t.trainStep()).stepMs)
     await t.close()
