@@ -5,6 +5,7 @@ import { LocalEngine } from "@dpipe/stages/train/engine"
 import { modelPresets } from "@dpipe/stages/model/gemma"
 import { defaultOptimizer, learningRate } from "@dpipe/stages/train/optimizer"
 import { keyedStream } from "@dpipe/stages/random/keyed-random"
+import { BackendUnavailable, initBackend } from "@dpipe/stages/train/backend"
 
 const cfg = modelPresets.micro
 const V = cfg.vocabSize
@@ -45,6 +46,22 @@ const baseOptions = (N: number, steps: number, workers: number): TrainOptions =>
 })
 
 const flatOf = (s: TrainState, which: "params" | "adamM" | "adamV") => Object.values(s[which]).flatMap((a) => Array.from(a))
+
+describe("backends", () => {
+  it("the optional tensorflow backend fails with a typed BackendUnavailable error when tfjs-node is absent", async () => {
+    const err = await initBackend("tensorflow").then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    // on a machine with @tensorflow/tfjs-node(-gpu) installed this resolves instead
+    if (err !== undefined) {
+      expect(err).toBeInstanceOf(BackendUnavailable)
+      expect((err as BackendUnavailable)._tag).toBe("BackendUnavailable")
+      expect((err as BackendUnavailable).reason).toMatch(/tfjs-node/)
+    }
+    expect(await initBackend("wasm")).toBe("wasm")
+  })
+})
 
 describe("training loop", () => {
   it("learning rate: linear warmup then cosine to minLrRatio", () => {
