@@ -146,7 +146,7 @@ export const computeEstimate = (c: ModelConfig, T = c.contextLength): ComputeEst
   const params = paramCount(c)
   return {
     params,
-    nonEmbeddingParams: params - c.vocabSize * d + (c.tiedEmbeddings ? 0 : 0),
+    nonEmbeddingParams: params - c.vocabSize * d,
     forwardFlopsPerToken: forward,
     trainFlopsPerToken: 3 * forward
   }
