@@ -36,7 +36,20 @@ const dynamicImport = (name: string): Promise<unknown> => import(name)
  * Loads and activates a backend in this thread. Idempotent for the same name.
  * Rejects with `BackendUnavailable` when the backend cannot be loaded.
  */
-export const initBackend = async (name: BackendName = "wasm"): Promise<BackendName> => {
+export const initBackend = (name: BackendName = "wasm"): Promise<BackendName> => {
+  if (active === name && tf.getBackend() === name) return Promise.resolve(name)
+  // Two stages of one process (DP and baseline training) may start together: share one
+  // initialisation instead of racing two tf.setBackend calls.
+  const running = pending.get(name)
+  if (running !== undefined) return running
+  const p = initBackendOnce(name).finally(() => pending.delete(name))
+  pending.set(name, p)
+  return p
+}
+
+const pending = new Map<BackendName, Promise<BackendName>>()
+
+const initBackendOnce = async (name: BackendName): Promise<BackendName> => {
   if (active === name && tf.getBackend() === name) return name
   if (name === "wasm") {
     const wasm = await import("@tensorflow/tfjs-backend-wasm")
