@@ -76,9 +76,9 @@ export interface Builder {
     id: string,
     stage: Stage<C, P, I, O>,
     options: {
-      readonly config?: DeepPartial<C>
-      readonly perf?: DeepPartial<P>
-    } & ({} extends I ? { readonly inputs?: { readonly [K in keyof I]: OutputRef<I[K]> } } : { readonly inputs: { readonly [K in keyof I]: OutputRef<I[K]> } })
+      readonly config?: NoInfer<DeepPartial<C>>
+      readonly perf?: NoInfer<DeepPartial<P>>
+    } & ({} extends I ? { readonly inputs?: NoInfer<{ readonly [K in keyof I]: OutputRef<I[K]> }> } : { readonly inputs: NoInfer<{ readonly [K in keyof I]: OutputRef<I[K]> }> })
   ): NodeHandle<O>
 }
 

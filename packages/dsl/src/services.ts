@@ -63,6 +63,8 @@ export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError"
 export interface SpendCheck {
   readonly epsilon: number
   readonly budgetEpsilon: number | undefined
+  /** The delta of the pipeline's budget (at which `epsilon` is stated). */
+  readonly delta: number | undefined
   readonly withinBudget: boolean
 }
 

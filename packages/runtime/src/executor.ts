@@ -256,8 +256,8 @@ const runLocked = (options: ExecuteOptions) =>
                 Effect.gen(function* () {
                   const events = [...ledger.filter((e) => e.id !== entry.id).map((e) => e.event), entry.event]
                   const spend = yield* accountEvents(graph, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
-                  if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, withinBudget: true }
-                  return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) }
+                  if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, delta: undefined, withinBudget: true }
+                  return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) }
                 })
             }
             const progress: Progress["Service"] = {

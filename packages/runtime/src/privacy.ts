@@ -23,8 +23,12 @@ export const accountEvents = (graph: PipelineGraph, events: ReadonlyArray<unknow
     const policy = graph.privacy
     if (policy === undefined) return undefined
     const epsilon: Record<string, number> = {}
-    for (const a of policy.accountants) {
-      epsilon[a.name] = events.length === 0 ? 0 : yield* a.epsilon(events, policy.budget.delta)
+    const [primary, ...others] = policy.accountants
+    epsilon[primary.name] = events.length === 0 ? 0 : yield* primary.epsilon(events, policy.budget.delta)
+    // A secondary accountant that does not apply (RDP for truncated Poisson) is left out.
+    for (const a of others) {
+      const r = events.length === 0 ? 0 : yield* a.epsilon(events, policy.budget.delta).pipe(Effect.orElseSucceed(() => undefined))
+      if (r !== undefined) epsilon[a.name] = r
     }
     const spend: Spend = {
       delta: policy.budget.delta,
@@ -38,6 +42,9 @@ export const accountEvents = (graph: PipelineGraph, events: ReadonlyArray<unknow
 /** The predicted spend of a plan: every mechanism node's declared events. */
 export const predictSpend = (plan: Plan.Plan) => accountEvents(plan.pipeline, plan.nodes.flatMap((n) => n.predictedEvents))
 
+/** Deltas read best in exponent form (1e-5, 1.1e-10). */
+export const formatDelta = (delta: number): string => (delta < 1e-3 ? delta.toExponential() : String(delta))
+
 /** Fails with a PlanError when the plan's predicted spend exceeds the budget. */
 export const checkBudget = (plan: Plan.Plan) =>
   Effect.gen(function* () {
@@ -45,7 +52,7 @@ export const checkBudget = (plan: Plan.Plan) =>
     if (spend !== undefined && spend.primary > spend.budgetEpsilon * (1 + 1e-9)) {
       return yield* new PlanError({
         reason: "budget",
-        message: `Pipeline ${plan.pipeline.name} at scale ${plan.scale} would spend epsilon ${spend.primary.toFixed(4)} at delta ${spend.delta} ` +
+        message: `Pipeline ${plan.pipeline.name} at scale ${plan.scale} would spend epsilon ${spend.primary.toFixed(4)} at delta ${formatDelta(spend.delta)} ` +
           `(by ${Object.keys(spend.epsilon)[0]}), over its budget of epsilon ${spend.budgetEpsilon}. Raise the noise multiplier, lower the steps or the sampling rate, or raise the budget.`
       })
     }

@@ -37,6 +37,6 @@ export const withStubServices = <A, E>(effect: Effect.Effect<A, E, Checkpoints |
     Effect.provideService(Checkpoints, { latest: Effect.succeed(Option.none()), save: () => Effect.void }),
     Effect.provideService(PrivacyLedger, {
       record: () => Effect.void,
-      check: () => Effect.succeed({ epsilon: 0, budgetEpsilon: undefined, withinBudget: true })
+      check: () => Effect.succeed({ epsilon: 0, budgetEpsilon: undefined, delta: undefined, withinBudget: true })
     })
   )

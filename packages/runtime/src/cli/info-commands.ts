@@ -5,6 +5,7 @@ import { readdir } from "node:fs/promises"
 import { listPipelines, loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { planReport } from "../plan-status.ts"
 import { readRunRecord } from "../run-state.ts"
+import { formatDelta } from "../privacy.ts"
 import { RunNotFound } from "../errors.ts"
 import type { RunRecord } from "../store/records.ts"
 import type { StoreLayout } from "../store/layout.ts"
@@ -44,7 +45,7 @@ export const planCommand = Command.make(
       let text = `pipeline ${report.pipeline}, scale ${report.scale}\n${textTable(["node", "stage", "status", "key", "outputs (privacy label)"], rows)}`
       if (report.privacy !== undefined) {
         const eps = Object.entries(report.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")
-        text += `\npredicted privacy spend: epsilon ${eps} at delta ${report.privacy.delta}; budget epsilon ${report.privacy.budgetEpsilon}` +
+        text += `\npredicted privacy spend: epsilon ${eps} at delta ${formatDelta(report.privacy.delta)}; budget epsilon ${report.privacy.budgetEpsilon}` +
           (report.privacy.primary > report.privacy.budgetEpsilon ? "  OVER BUDGET: run will refuse" : "")
       }
       yield* print(text)

@@ -6,6 +6,7 @@ import type { Reporter } from "../progress/events.ts"
 import { jsonLinesReporter, plainReporter, ttyReporter } from "../progress/reporters.ts"
 import { loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { readRunRecord } from "../run-state.ts"
+import { formatDelta } from "../privacy.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
@@ -17,7 +18,7 @@ const reporterFor = (json: boolean): Reporter =>
 export const summaryTable = (record: RunRecord): string => {
   const rows = Object.entries(record.nodes).map(([id, n]) => [id, n.stage, n.status, n.durationMs !== undefined ? formatDuration(n.durationMs) : "", n.key?.slice(0, 12) ?? ""])
   const privacy = record.privacy !== undefined
-    ? `\nprivacy: epsilon ${Object.entries(record.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")} at delta ${record.privacy.delta}; budget epsilon ${record.privacy.budgetEpsilon}`
+    ? `\nprivacy: epsilon ${Object.entries(record.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")} at delta ${formatDelta(record.privacy.delta)}; budget epsilon ${record.privacy.budgetEpsilon}`
     : ""
   return `${textTable(["stage", "kind", "status", "time", "key"], rows)}${privacy}`
 }

@@ -64,6 +64,10 @@ export const makeCheckpoints = (options: {
   return {
     latest: Effect.tryPromise({
       try: async () => {
+        // Half-written checkpoints of a killed process are never renamed into place: drop them.
+        for (const name of await readdir(dir).catch(() => [] as Array<string>)) {
+          if (name.startsWith(".tmp-")) await rm(join(dir, name), { recursive: true, force: true })
+        }
         for (const step of await listCheckpointSteps(dir)) {
           const cp = await read(step)
           if (cp !== undefined) return Option.some(cp)

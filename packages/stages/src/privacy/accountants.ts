@@ -1,0 +1,42 @@
+/**
+ * The accountants as the runtime sees them (the dsl's `Accountant`): they decode the
+ * ledger's JSON events and compose them. PLD (Doroshenko et al. 2022, pessimistic
+ * connect-the-dots) is the tighter method and the authoritative one for budgets at
+ * VaultGemma's scale (DP-NOTES); RDP (Mironov et al. 2019, improved conversion of
+ * Balle et al. 2020) is reported alongside as a cross-check.
+ */
+import { Effect, Result, Schema } from "effect"
+import { AccountingFailed, type Accountant } from "@dpipe/dsl"
+import { composed, DpEvent } from "@dpipe/stages/accounting/events"
+import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
+
+const decodeAll = (events: ReadonlyArray<unknown>) =>
+  Effect.try({
+    try: () => composed(events.map((e) => Schema.decodeUnknownSync(DpEvent)(e))),
+    catch: (e) => new AccountingFailed({ message: `the ledger holds an event the accountants cannot read: ${String(e)}` })
+  })
+
+export const rdpAccountant: Accountant = {
+  name: "rdp",
+  epsilon: (events, delta) =>
+    Effect.flatMap(decodeAll(events), (event) => {
+      const rdp = rdpOfEvent(event)
+      if (Result.isFailure(rdp)) return Effect.fail(new AccountingFailed({ message: rdp.failure.message }))
+      return Effect.succeed(epsilonFromRdp(DEFAULT_RDP_ORDERS, rdp.success, delta).epsilon)
+    })
+}
+
+export const pldAccountant: Accountant = {
+  name: "pld",
+  epsilon: (events, delta) =>
+    Effect.flatMap(decodeAll(events), (event) => {
+      const r = pldEpsilon(event, delta)
+      if (Result.isFailure(r)) return Effect.fail(new AccountingFailed({ message: r.failure.message }))
+      return Effect.succeed(r.success.epsilon)
+    })
+}
+
+/** PLD first (authoritative), RDP as the cross-check. */
+export const defaultAccountants = [pldAccountant, rdpAccountant] as const

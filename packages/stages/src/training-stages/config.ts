@@ -1,0 +1,105 @@
+/**
+ * Config of the training stages, split as jax_privacy splits it: `TrainConfig` is
+ * semantic (model shape, steps, sampling rate, clipping, noise, optimizer: it changes
+ * the result and is keyed), `TrainPerf` holds performance flags (backend, workers,
+ * micro-batch size, checkpoint interval: recorded, never keyed). Vocabulary size and
+ * context length come from the data (tokenizer.json and the packed sequences).
+ *
+ * The DP execution plan (sampler, clip norm, noise multiplier, relation, event) is
+ * derived from one TrainConfig by `executionPlan`, so the event the accountant sees is
+ * the one the sampler and the noise actually implement (DP-NOTES guard 3).
+ */
+import { Effect, Schema } from "effect"
+import { BackendName } from "@dpipe/stages/train/backend"
+import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian, type DpEvent } from "@dpipe/stages/accounting/events"
+
+const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const withDefault = <S extends Schema.Top & { readonly Encoded: unknown }>(value: S["Encoded"]) => (s: S) => s.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+export const ModelShape = Schema.Struct({
+  dModel: PositiveInt,
+  layers: PositiveInt,
+  heads: PositiveInt,
+  kvHeads: PositiveInt,
+  headDim: PositiveInt,
+  ffnDim: PositiveInt,
+  tiedEmbeddings: Schema.Boolean.pipe(withDefault(true)),
+  ropeBase: Positive.pipe(withDefault(10000)),
+  normEps: Positive.pipe(withDefault(1e-6))
+})
+export type ModelShape = typeof ModelShape.Type
+
+export const OptimizerSettings = Schema.Struct({
+  peakLr: Positive.pipe(withDefault(3e-3)),
+  warmupSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(10)),
+  minLrRatio: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })).pipe(withDefault(0.1)),
+  beta1: Schema.Finite.pipe(withDefault(0.9)),
+  beta2: Schema.Finite.pipe(withDefault(0.999)),
+  eps: Positive.pipe(withDefault(1e-8)),
+  weightDecay: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0.01))
+})
+
+export const TrainConfig = Schema.Struct({
+  model: ModelShape,
+  /** Logical steps (each one Poisson batch, one noise draw). */
+  steps: PositiveInt,
+  /** Poisson sampling rate q in (0, 1]: each sequence joins a step's batch with probability q. */
+  samplingRate: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
+  /** Per-example clipping norm C. */
+  clipNorm: Positive,
+  /** Noise multiplier sigma: noise std is sigma * C on the summed clipped gradient. */
+  noiseMultiplier: Positive,
+  /** Neighbouring relation of the guarantee (one sequence added/removed, or replaced). */
+  neighbouring: Schema.Literals(["add_remove", "replace_one"]).pipe(withDefault("add_remove" as const)),
+  /** Optional batch cap B (truncated Poisson, VaultGemma's fixed-size batches); needs `datasetSize`. */
+  batchCap: Schema.optionalKey(PositiveInt),
+  /** The dataset size the plan assumes (required with batchCap; checked at run time). */
+  datasetSize: Schema.optionalKey(PositiveInt),
+  optimizer: OptimizerSettings.pipe(withDefault({})),
+  /** Seed of the public weight initialisation. */
+  initSeed: Schema.Int.pipe(withDefault(0))
+})
+export type TrainConfig = typeof TrainConfig.Type
+
+export const TrainPerf = Schema.Struct({
+  backend: BackendName.pipe(withDefault("wasm" as const)),
+  workers: PositiveInt.pipe(withDefault(1)),
+  microBatchSize: PositiveInt.pipe(withDefault(32)),
+  /** Checkpoint (and ledger record) every this many steps. */
+  checkpointEvery: PositiveInt.pipe(withDefault(25))
+})
+export type TrainPerf = typeof TrainPerf.Type
+
+/** The DP event of one step of this config. */
+export const stepEvent = (c: TrainConfig): DpEvent =>
+  c.batchCap !== undefined
+    ? truncatedPoissonSampledGaussian({
+        datasetSize: c.datasetSize ?? 0,
+        batchCap: c.batchCap,
+        samplingRate: c.samplingRate,
+        noiseMultiplier: c.noiseMultiplier,
+        neighbouring: c.neighbouring
+      })
+    : poissonSampledGaussian(c.samplingRate, c.noiseMultiplier, c.neighbouring)
+
+/** The DP event of `steps` steps of this config (what the ledger records). */
+export const trainingEvent = (c: TrainConfig, steps: number = c.steps): DpEvent => selfComposed(stepEvent(c), steps)
+
+/** The execution plan, as recorded with the run and shown in the privacy statement. */
+export const ExecutionPlan = Schema.Struct({
+  unit: Schema.Literal("sequence"),
+  sampler: Schema.Literals(["poisson", "truncated-poisson"]),
+  samplingRate: Schema.Number,
+  batchCap: Schema.optionalKey(Schema.Number),
+  datasetSize: Schema.Number,
+  expectedBatchSize: Schema.Number,
+  clipNorm: Schema.Number,
+  noiseMultiplier: Schema.Number,
+  noiseStd: Schema.Number,
+  neighbouring: Schema.Literals(["add_remove", "replace_one"]),
+  steps: Schema.Number,
+  stepsDone: Schema.Number,
+  event: Schema.Unknown
+})
+export type ExecutionPlan = typeof ExecutionPlan.Type

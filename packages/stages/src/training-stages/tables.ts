@@ -1,0 +1,23 @@
+/**
+ * The per-step metrics table of training. Loss, gradient norms and the clipped
+ * fraction are computed from private data without noise (DP-NOTES guard 6), so the
+ * table is labelled private; `epsilon` is a function of the public config only.
+ */
+import { Col, makeTable } from "@dpipe/dsl"
+
+export const TrainMetrics = makeTable("train-metrics", {
+  step: Col.int32,
+  batch_size: Col.int32,
+  padding: Col.int32,
+  loss: Col.float64,
+  grad_norm_mean: Col.float64,
+  grad_norm_p50: Col.float64,
+  grad_norm_p90: Col.float64,
+  clipped_fraction: Col.float64,
+  non_finite: Col.int32,
+  lr: Col.float64,
+  /** Epsilon spent after this step, by RDP at the pipeline's delta (NaN when RDP does not apply). */
+  epsilon: Col.float64,
+  tokens_per_sec: Col.float64
+})
+export type TrainMetricsRow = typeof TrainMetrics.row.Type

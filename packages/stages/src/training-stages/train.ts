@@ -1,0 +1,269 @@
+/**
+ * The training stages: `dp-train` (DP-SGD, a declared DP mechanism) and `train` (the
+ * non-private baseline: the same code, model, data and compute, without clipping and
+ * noise). Both wrap `train/loop.ts`'s Trainer with what a pipeline stage needs:
+ *
+ * - data: the packed sequences table (the privacy unit is one sequence) and the
+ *   tokenizer (vocabulary size); context length = sequence length - 1;
+ * - the DP execution plan: Poisson sampler keyed by `ctx.secretKey("sampler")`, noise
+ *   keyed by `ctx.secretKey("noise")` (counter = step), normalisation by q*N, and the
+ *   matching DP event (one config -> sampler, noise, event: DP-NOTES guard 3);
+ * - checkpoints every `checkpointEvery` steps and on Ctrl-C (weights, Adam moments,
+ *   step, counters, metrics so far); the sampler and the noise need no state because
+ *   they are pure functions of (key, step). Resume is bit-identical for the same
+ *   backend and worker count;
+ * - the privacy ledger: the spend so far is recorded under one id at every checkpoint
+ *   (upserted, so a resumed run never counts twice), and the stage stops before the
+ *   step that would cross the pipeline's budget;
+ * - outputs: weights (dp for dp-train), model config, the execution plan, and the
+ *   per-step metrics table (private).
+ */
+import { Effect, Option, Schema, Stream } from "effect"
+import { Artifact, Checkpoints, PrivacyLedger, Progress, Stage, StageFailed, type TensorMap } from "@dpipe/dsl"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
+import { Sequences } from "@dpipe/stages/data-stages/tables"
+import { ModelConfig, decodeModelConfig, paramLayout } from "@dpipe/stages/model/gemma"
+import { poissonBatch } from "@dpipe/stages/sampling/poisson"
+import { PAD_INDEX, truncatedPoissonBatch } from "@dpipe/stages/sampling/truncated"
+import { tokenizerFromJson } from "@dpipe/stages/tokenizer/hf-json"
+import { Trainer, TrainCountersSchema, type StepMetrics, type TrainState } from "@dpipe/stages/train/loop"
+import { Result } from "effect"
+import { ExecutionPlan, TrainConfig, TrainPerf, stepEvent, trainingEvent } from "./config.ts"
+import { TrainMetrics, type TrainMetricsRow } from "./tables.ts"
+
+type Mode = "dp" | "non-private"
+
+const CheckpointState = Schema.Struct({
+  counters: TrainCountersSchema,
+  metrics: Schema.Array(Schema.Unknown)
+})
+
+const fail = (message: string) => new StageFailed({ message })
+const describeError = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message !== "" ? e.message : String(e)
+
+/** Metrics rows go into checkpoint JSON, which has no NaN or Infinity: keep them as strings. */
+const rowToJson = (r: TrainMetricsRow): Record<string, number | string> =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)]))
+const rowFromJson = (r: unknown): TrainMetricsRow =>
+  Object.fromEntries(Object.entries(r as Record<string, number | string>).map(([k, v]) => [k, typeof v === "string" ? Number(v) : v])) as TrainMetricsRow
+
+/** Reads the packed sequences into one flat Int32Array. */
+const loadDataset = (input: { readonly numRows: number; readonly batches: () => Stream.Stream<ReadonlyArray<{ readonly tokens: Int32Array }>, { readonly message: string }> }) =>
+  Effect.gen(function* () {
+    let seqLen = -1
+    let count = 0
+    let tokens = new Int32Array(0)
+    yield* input.batches().pipe(
+      Stream.runForEach((rows) =>
+        Effect.gen(function* () {
+          for (const r of rows) {
+            if (seqLen < 0) {
+              seqLen = r.tokens.length
+              tokens = new Int32Array(seqLen * input.numRows)
+            }
+            if (r.tokens.length !== seqLen) return yield* fail(`sequence ${count} has ${r.tokens.length} tokens, expected ${seqLen}: training needs packed sequences of one length`)
+            tokens.set(r.tokens, count * seqLen)
+            count++
+          }
+        })
+      ),
+      Effect.mapError((e) => (e instanceof StageFailed ? e : fail(`reading sequences: ${e.message}`)))
+    )
+    if (count === 0) return yield* fail("the sequences table is empty: nothing to train on")
+    return { tokens, seqLen, count }
+  })
+
+const toTensors = (prefix: string, named: Readonly<Record<string, Float32Array>>, shapes: ReadonlyMap<string, ReadonlyArray<number>>): Record<string, { dtype: "float32"; shape: ReadonlyArray<number>; data: Float32Array }> => {
+  const out: Record<string, { dtype: "float32"; shape: ReadonlyArray<number>; data: Float32Array }> = {}
+  for (const [k, v] of Object.entries(named)) out[`${prefix}${k}`] = { dtype: "float32", shape: shapes.get(k) ?? [v.length], data: v }
+  return out
+}
+
+const fromTensors = (prefix: string, tensors: TensorMap): Record<string, Float32Array> => {
+  const out: Record<string, Float32Array> = {}
+  for (const [k, t] of Object.entries(tensors)) if (k.startsWith(prefix) && t.data instanceof Float32Array) out[k.slice(prefix.length)] = t.data
+  return out
+}
+
+const metricsRow = (m: StepMetrics, epsilon: number): TrainMetricsRow => ({
+  step: m.step,
+  batch_size: m.realizedBatchSize,
+  padding: m.padding,
+  loss: m.loss,
+  grad_norm_mean: m.gradNormMean,
+  grad_norm_p50: m.gradNormP50,
+  grad_norm_p90: m.gradNormP90,
+  clipped_fraction: m.clippedFraction,
+  non_finite: m.nonFinite,
+  lr: m.lr,
+  epsilon,
+  tokens_per_sec: m.tokensPerSec
+})
+
+const makeTrainStage = (mode: Mode) =>
+  Stage.make({
+    name: mode === "dp" ? "dp-train" : "train",
+    version: "1",
+    description:
+      mode === "dp"
+        ? "DP-SGD: Poisson batches, per-example clipping, Gaussian noise, AdamW; records its spend in the privacy ledger."
+        : "Non-private baseline: the same model, data and steps without clipping or noise (its weights are private).",
+    config: TrainConfig,
+    perf: TrainPerf,
+    inputs: { sequences: Artifact.table(Sequences), tokenizer: Artifact.file("tokenizer", "json") },
+    outputs: {
+      weights: Artifact.tensors("weights"),
+      model: Artifact.json("model-config", ModelConfig),
+      plan: Artifact.json("execution-plan", ExecutionPlan),
+      metrics: Artifact.table(TrainMetrics, { label: "private", description: "per-step loss, norms, clipped fraction: private (unnoised)" })
+    },
+    ...(mode === "dp" ? { mechanism: { predict: (c: TrainConfig) => [trainingEvent(c)] } } : {}),
+    run: ({ config, perf, inputs, stageKey, secretKey }) =>
+      Effect.gen(function* () {
+        const progress = yield* Progress
+        const checkpoints = yield* Checkpoints
+        const ledger = yield* PrivacyLedger
+        const tokenizer = yield* Effect.try({
+          try: () => tokenizerFromJson(new TextDecoder().decode(inputs.tokenizer)),
+          catch: (e) => fail(`the tokenizer input is not a valid tokenizer.json: ${String(e)}`)
+        })
+        const data = yield* loadDataset(inputs.sequences)
+        const N = data.count
+        if (config.batchCap !== undefined && config.datasetSize !== N) {
+          return yield* fail(`batchCap needs the dataset size the accountant assumes: set train.datasetSize=${N} (it is ${config.datasetSize ?? "unset"}); the truncated-Poisson event depends on N`)
+        }
+        const model = yield* Effect.try({
+          try: () => decodeModelConfig({ ...config.model, vocabSize: tokenizer.vocabSize, contextLength: data.seqLen - 1 }),
+          catch: (e) => fail(`invalid model shape: ${String(e)}`)
+        })
+        const expectedBatchSize = config.samplingRate * N
+        const samplerKey = secretKey("sampler")
+        const dp = mode === "dp" ? { clipNorm: config.clipNorm, noiseMultiplier: config.noiseMultiplier, expectedBatchSize, noiseKey: secretKey("noise") } : null
+        const ledgerId = `${stageKey}/dp-train`
+
+        // Epsilon per step for metrics and progress: RDP of one step times t (cheap);
+        // the authoritative figure is the ledger's, checked at every checkpoint.
+        const first = mode === "dp" ? yield* ledger.check({ id: ledgerId, event: trainingEvent(config, 1) }) : undefined
+        const delta = first?.delta
+        const rdp1 = Result.getOrUndefined(rdpOfEvent(stepEvent(config)))
+        const epsilonAt = (t: number): number =>
+          mode !== "dp" || delta === undefined || rdp1 === undefined ? Number.NaN : epsilonFromRdp(DEFAULT_RDP_ORDERS, rdp1.map((r) => r * t), delta).epsilon
+
+        // Stop before the step that would cross the budget.
+        let maxSteps = config.steps
+        if (mode === "dp") {
+          const full = yield* ledger.check({ id: ledgerId, event: trainingEvent(config, config.steps) })
+          if (!full.withinBudget) {
+            let lo = 0
+            let hi = config.steps
+            while (lo < hi) {
+              const mid = Math.ceil((lo + hi) / 2)
+              const c = yield* ledger.check({ id: ledgerId, event: trainingEvent(config, mid) })
+              if (c.withinBudget) lo = mid
+              else hi = mid - 1
+            }
+            maxSteps = lo
+            yield* progress.info(`the budget allows ${lo} of ${config.steps} steps (epsilon ${full.epsilon.toFixed(3)} > ${full.budgetEpsilon}); stopping before the step that would cross it`)
+          }
+        }
+
+        const layout = paramLayout(model)
+        const shapes = new Map(layout.map((s) => [s.name, s.shape] as const))
+        const latest = yield* checkpoints.latest
+        let metrics: Array<TrainMetricsRow> = []
+        let restored: TrainState | undefined
+        if (Option.isSome(latest)) {
+          const s = Schema.decodeUnknownSync(CheckpointState)(latest.value.state)
+          const t = latest.value.tensors
+          restored = { step: latest.value.step, params: fromTensors("params/", t), adamM: fromTensors("adam_m/", t), adamV: fromTensors("adam_v/", t), counters: s.counters }
+          metrics = s.metrics.map(rowFromJson)
+          yield* progress.info(`restored checkpoint at step ${latest.value.step}`)
+        }
+
+        const trainer = yield* Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () =>
+              Trainer.create(
+                {
+                  model,
+                  optimizer: { ...config.optimizer, totalSteps: config.steps, warmupSteps: Math.min(config.optimizer.warmupSteps, config.steps) },
+                  dp,
+                  dataset: data,
+                  backend: perf.backend,
+                  workers: perf.workers,
+                  microBatchSize: perf.microBatchSize,
+                  initSeed: config.initSeed,
+                  selectBatch: (step) => {
+                    if (config.batchCap !== undefined) {
+                      const b = truncatedPoissonBatch(samplerKey, step, N, config.samplingRate, config.batchCap)
+                      return { indices: Int32Array.from(Array.from(b.indices).filter((i) => i !== PAD_INDEX)), padding: b.indices.length - b.realCount }
+                    }
+                    return { indices: Int32Array.from(poissonBatch(samplerKey, step, N, config.samplingRate)) }
+                  }
+                },
+                restored
+              ),
+            catch: (e) => fail(`starting the trainer (${perf.backend} backend): ${describeError(e)}`)
+          }),
+          (t) => Effect.promise(() => t.close())
+        )
+
+        const saveCheckpoint = Effect.gen(function* () {
+          const s = trainer.getState()
+          if (mode === "dp") yield* ledger.record({ id: ledgerId, event: trainingEvent(config, s.step), steps: s.step })
+          yield* checkpoints.save({
+            step: s.step,
+            tensors: { ...toTensors("params/", s.params, shapes), ...toTensors("adam_m/", s.adamM, shapes), ...toTensors("adam_v/", s.adamV, shapes) },
+            state: { counters: s.counters, metrics: metrics.map(rowToJson) }
+          })
+        })
+
+        yield* progress.info(
+          `${mode === "dp" ? "DP-SGD" : "non-private"} training: ${N} sequences of ${data.seqLen} tokens, q=${config.samplingRate} (expected batch ${expectedBatchSize.toFixed(1)}), ` +
+            `${maxSteps} steps, backend ${perf.backend}, ${perf.workers} worker(s)` + (mode === "dp" ? `, C=${config.clipNorm}, sigma=${config.noiseMultiplier}` : "")
+        )
+        const loop = Effect.gen(function* () {
+          while (trainer.step < maxSteps) {
+            // A step is uninterruptible: Ctrl-C lands between steps, on a consistent state.
+            const m = yield* Effect.uninterruptible(Effect.tryPromise({ try: () => trainer.trainStep(), catch: (e) => fail(`training step ${trainer.step}: ${describeError(e)}`) }))
+            const eps = epsilonAt(m.step + 1)
+            metrics.push(metricsRow(m, eps))
+            yield* progress.update(m.step + 1, maxSteps, {
+              loss: Number(m.loss.toFixed(4)),
+              ...(Number.isFinite(eps) ? { eps: Number(eps.toFixed(3)) } : {}),
+              "tok/s": Math.round(m.tokensPerSec)
+            })
+            if ((m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps) yield* saveCheckpoint
+          }
+        })
+        yield* loop.pipe(Effect.onInterrupt(() => Effect.ignore(saveCheckpoint)))
+        yield* saveCheckpoint
+        const final = trainer.getState()
+        const plan: ExecutionPlan = {
+          unit: "sequence",
+          sampler: config.batchCap !== undefined ? "truncated-poisson" : "poisson",
+          samplingRate: config.samplingRate,
+          ...(config.batchCap !== undefined ? { batchCap: config.batchCap } : {}),
+          datasetSize: N,
+          expectedBatchSize,
+          clipNorm: mode === "dp" ? config.clipNorm : Number.POSITIVE_INFINITY,
+          noiseMultiplier: mode === "dp" ? config.noiseMultiplier : 0,
+          noiseStd: mode === "dp" ? config.noiseMultiplier * config.clipNorm : 0,
+          neighbouring: config.neighbouring,
+          steps: config.steps,
+          stepsDone: final.step,
+          event: mode === "dp" ? trainingEvent(config, final.step) : null
+        }
+        return {
+          weights: toTensors("", final.params, shapes),
+          model,
+          plan,
+          metrics
+        }
+      }).pipe(Effect.scoped, Effect.catchDefect((d) => Effect.fail(fail(String(d)))))
+  })
+
+export const dpTrain = makeTrainStage("dp")
+export const train = makeTrainStage("non-private")

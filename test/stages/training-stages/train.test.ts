@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest"
+import { Effect, Result } from "effect"
+import { copyFileSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { collectingReporter, decodeTensors, layout, readLedger, runPipeline } from "@dpipe/runtime"
+import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
+import { trainingEvent } from "@dpipe/stages/training-stages/index"
+import { cli, listDir, outputHashes, startCli, tempStore, waitFor } from "../../runtime/helpers.ts"
+import { trainPipeline } from "./pipeline.ts"
+
+const pipelines = join(import.meta.dirname, "pipelines")
+
+describe("training stages", () => {
+  it("train DP and non-private models, record the DP spend, and label the outputs", async () => {
+    const store = tempStore()
+    const reporter = collectingReporter()
+    const summary = await Effect.runPromise(runPipeline(trainPipeline(), { store, runId: "t", reporter }))
+    const dpNode = summary.record.nodes["dp-train"]!
+    expect(dpNode.outputs!["weights"]!.label).toBe("dp")
+    expect(dpNode.outputs!["metrics"]!.label).toBe("private")
+    expect(summary.record.nodes["baseline"]!.outputs!["weights"]!.label).toBe("private")
+    const plan = JSON.parse(readFileSync(join(store, "cache", dpNode.key!, "plan.json"), "utf8"))
+    expect(plan.stepsDone).toBe(12)
+    expect(plan.expectedBatchSize).toBeCloseTo(plan.datasetSize * 0.002, 9)
+    // The ledger holds exactly the event the sampler and noise implemented, and the
+    // run's epsilon is the PLD accountant's for that event.
+    const ledger = await readLedger(layout(store).ledgerFile("t"))
+    expect(ledger.length).toBe(1)
+    const config = { model: { dModel: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64, tiedEmbeddings: true, ropeBase: 10000, normEps: 1e-6 }, steps: 12, samplingRate: 0.002, clipNorm: 1, noiseMultiplier: 1, neighbouring: "add_remove" as const, optimizer: { peakLr: 3e-3, warmupSteps: 2, minLrRatio: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }, initSeed: 0 }
+    expect(ledger[0]!.event).toEqual(trainingEvent(config, 12))
+    const expected = Result.getOrThrow(pldEpsilon(trainingEvent(config, 12), 1e-5)).epsilon
+    expect(summary.record.privacy!.epsilon["pld"]).toBeCloseTo(expected, 12)
+    expect(summary.record.privacy!.epsilon["rdp"]!).toBeGreaterThanOrEqual(expected)
+    // Weights are finite and the right shape; the DP run differs from the baseline.
+    const w = decodeTensors(new Uint8Array(readFileSync(join(store, "cache", dpNode.key!, "weights.arrow"))))
+    const b = decodeTensors(new Uint8Array(readFileSync(join(store, "cache", summary.record.nodes["baseline"]!.key!, "weights.arrow"))))
+    expect(Array.from(w["embed"]!.data).every(Number.isFinite)).toBe(true)
+    expect(w["embed"]!.shape[1]).toBe(32)
+    expect(Buffer.from(w["embed"]!.data.buffer).equals(Buffer.from(b["embed"]!.data.buffer))).toBe(false)
+    // Progress reported epsilon and loss.
+    expect(reporter.events.some((e) => e.type === "stage-progress" && e.node === "dp-train" && typeof e.metrics["eps"] === "number")).toBe(true)
+  })
+
+  it("refuses a run whose predicted spend exceeds the budget, before any stage runs", async () => {
+    const store = tempStore()
+    const exit = await Effect.runPromiseExit(runPipeline(trainPipeline(0.001), { store, runId: "over" }))
+    expect(exit._tag).toBe("Failure")
+    expect(String(exit._tag === "Failure" ? exit.cause : "")).toMatch(/would spend epsilon \d+\.\d+ at delta 1e-5 \(by pld\), over its budget of epsilon 0\.001/)
+    expect(listDir(join(store, "runs"))).toEqual([])
+  })
+
+  it("kill -9 during DP training, then resume: bit-identical weights and the same ledger", async () => {
+    const env = { DPIPE_PIPELINES: pipelines }
+    const reference = tempStore()
+    const ref = await cli(["run", "train-micro", "--run-id", "ref", "--store", reference], env)
+    expect(ref.code, ref.stderr).toBe(0)
+
+    // Same store secret, so the same sampler and noise streams: only the crash differs.
+    const store = tempStore()
+    copyFileSync(join(reference, "secret.key"), join(store, "secret.key"))
+    const first = startCli(["run", "train-micro", "--run-id", "crash", "--store", store, "--json", "--set", "dp-train.checkpointEvery=2", "--set", "baseline.checkpointEvery=2"], env)
+    await waitFor(() => listDir(join(store, "runs/crash/stages/dp-train/checkpoints")).some((n) => n.startsWith("step-")), 120_000, "a DP checkpoint")
+    first.child.kill("SIGKILL")
+    await first.done
+    const resumed = await cli(["resume", "crash", "--store", store, "--json"], env)
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stdout).toMatch(/restored checkpoint at step [1-9]/)
+    const a = outputHashes(reference, "ref")
+    const b = outputHashes(store, "crash")
+    expect(b["dp-train"]!["weights"]).toBe(a["dp-train"]!["weights"])
+    expect(b["baseline"]!["weights"]).toBe(a["baseline"]!["weights"])
+    const la = await readLedger(layout(reference).ledgerFile("ref"))
+    const lb = await readLedger(layout(store).ledgerFile("crash"))
+    expect(lb.map((e) => [e.steps, e.event])).toEqual(la.map((e) => [e.steps, e.event]))
+  }, 300_000)
+})
