@@ -337,6 +337,62 @@ export class GemmaModel {
   }
 
   /**
+   * Per-token loss (forward only): -log p(x[b, t+1] | x[b, 0..t]) for every target
+   * position, [B * (S-1)] row-major (`losses()` is each row's mean). For evaluation
+   * and log-perplexities that must skip padding or score only some tokens.
+   * Causal: right padding after a token does not change that token's loss.
+   */
+  tokenLosses(w: Weights, seqs: Int32Array, B: number, S: number): Float32Array {
+    const T = S - 1
+    const c = this.config
+    if (T < 1 || T > c.contextLength) throw new RangeError(`sequence length ${S} must be in [2, ${c.contextLength + 1}]`)
+    if (seqs.length !== B * S) throw new RangeError(`expected ${B * S} tokens, got ${seqs.length}`)
+    const { inputs, targets } = splitInputsTargets(seqs, B, S)
+    const t = tf.tidy(() => {
+      const fw = this.forward(w, tf.tensor2d(inputs, [B, T], "int32"), B, T)
+      const logits = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
+      const n = B * T
+      const shifted = tf.sub(logits, tf.max(logits, 1, true))
+      const lse = tf.reshape(tf.log(tf.sum(tf.exp(shifted), 1)), [n])
+      const flatIdx = new Int32Array(n)
+      for (let r = 0; r < n; r++) flatIdx[r] = r * c.vocabSize + (targets[r] as number)
+      return tf.sub(lse, tf.gather(tf.reshape(shifted, [-1]), tf.tensor1d(flatIdx, "int32")))
+    })
+    const out = t.dataSync() as Float32Array
+    t.dispose()
+    return out
+  }
+
+  /**
+   * Next-token logits (forward only): for row b of `inputs` ([B, T] int32, T <=
+   * contextLength), the logits of the token after position `positions[b]` (default
+   * T-1), [B * V] row-major. Causal: tokens after positions[b] (right padding) do not
+   * change the result, so prompts of different lengths can share a batch.
+   */
+  nextTokenLogits(w: Weights, inputs: Int32Array, B: number, T: number, positions?: Int32Array): Float32Array {
+    const c = this.config
+    const d = c.dModel
+    if (T < 1 || T > c.contextLength) throw new RangeError(`input length ${T} must be in [1, ${c.contextLength}]`)
+    if (inputs.length !== B * T) throw new RangeError(`expected ${B * T} tokens, got ${inputs.length}`)
+    if (positions !== undefined && positions.length !== B) throw new RangeError(`expected ${B} positions, got ${positions.length}`)
+    const t = tf.tidy(() => {
+      const fw = this.forward(w, tf.tensor2d(inputs, [B, T], "int32"), B, T)
+      const u = fw.uf2d.dataSync() as Float32Array
+      const rows = new Float32Array(B * d)
+      for (let b = 0; b < B; b++) {
+        const p = positions === undefined ? T - 1 : (positions[b] as number)
+        if (!(p >= 0 && p < T)) throw new RangeError(`position ${p} of row ${b} is outside [0, ${T - 1}]`)
+        rows.set(u.subarray((b * T + p) * d, (b * T + p + 1) * d), b * d)
+      }
+      const sel = tf.tensor2d(rows, [B, d], "float32")
+      return c.tiedEmbeddings ? tf.matMul(sel, get(w, "embed^T")) : tf.matMul(sel, get(w, "unembed"))
+    })
+    const out = t.dataSync() as Float32Array
+    t.dispose()
+    return out
+  }
+
+  /**
    * Forward pass and hand-written backward of sum_i loss_i for sequences `seqs`
    * ([B, S] int32, S <= contextLength + 1: inputs are positions 0..S-2, targets 1..S-1).
    * Returns the tape (caller must `disposeTape`).
