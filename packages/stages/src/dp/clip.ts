@@ -119,6 +119,20 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
       loopSq.set(e.name, r.sq)
     }
   }
+  // Embedding E[x]: per-example gradient rows A_i[v] = sum_{t: x_t = v} g_t, accumulated in
+  // JS (O(T d) per example; replaces the [B,T,T] token-equality Gram matrices). With a tied
+  // head whose per-example gradients B_i = (gL_i^T uf_i) came from the loop method, the exact
+  // cross term 2 <A_i, B_i> is read off B_i at the example's tokens: O(T d) as well.
+  const embedJs = new Map<string, Float32Array>()
+  let crossDone = false
+  for (const e of tape.entries) {
+    if (e.kind !== "embedding") continue
+    let headGrads: ReadonlyArray<Float32Array> | undefined
+    for (const h of tape.entries) if (h.kind === "linear" && h.transposed && h.name === e.name) headGrads = loop.get(h)
+    const r = embeddingNormsJs(e, tape.batch, T, headGrads)
+    embedJs.set(e.name, r)
+    crossDone = headGrads !== undefined
+  }
   const parts = tf.tidy(() => {
     const byName = new Map<string, tf.Tensor1D>()
     const addTo = (name: string, v: tf.Tensor1D) => {
@@ -146,18 +160,10 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
         addTo(e.name, tf.sum(tf.square(tf.sum(tf.mul(e.xhat, e.g), 1)), 1))
       } else {
         embedEntry = e
-        // token-equality mask [B, T, T], built in JS (a broadcast Equal is slow on wasm)
-        const ids = e.tokenIds
-        const mask = new Float32Array(tape.batch * T * T)
-        for (let b = 0; b < tape.batch; b++)
-          for (let s = 0; s < T; s++)
-            for (let t = 0; t < T; t++) if (ids[b * T + s] === ids[b * T + t]) mask[(b * T + s) * T + t] = 1
-        const eq = tf.tensor3d(mask, [tape.batch, T, T])
-        const gg = tf.matMul(e.g, e.g, false, true)
-        addTo(e.name, tf.sum(tf.mul(eq, gg), [1, 2]))
+        addTo(e.name, tf.tensor1d(embedJs.get(e.name) as Float32Array))
       }
     }
-    if (tiedHead !== undefined && embedEntry !== undefined && tiedHead.name === embedEntry.name) {
+    if (!crossDone && tiedHead !== undefined && embedEntry !== undefined && tiedHead.name === embedEntry.name) {
       // exact cross term 2 <A_i, B_i> = 2 sum_{t,s} (uf_t . g_s) gL[t, x_s]
       const Kts = tf.matMul(tiedHead.a, embedEntry.g, false, true) // [B, T(t), T(s)]
       // Q[b,t,s] = gL[b, t, x[b,s]] by a flat 1-D gather
@@ -186,6 +192,57 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
     parts.stacked.dispose()
   }
   return { sq: new Float32Array(sq), byParam, direct, loop }
+}
+
+/**
+ * ||A_i||^2 of the embedding's per-example gradients (rows summed by token id, float64),
+ * plus 2 <A_i, B_i> when the tied head's per-example gradients `head` ([d, V] row-major,
+ * from the loop method) are given.
+ */
+const embeddingNormsJs = (
+  e: TapeEntry & { kind: "embedding" },
+  B: number,
+  T: number,
+  head: ReadonlyArray<Float32Array> | undefined
+): Float32Array => {
+  const d = e.g.shape[2]
+  const g = e.g.dataSync() as Float32Array
+  const ids = e.tokenIds
+  const out = new Float32Array(B)
+  const acc = new Float64Array(T * d)
+  const slotTok = new Int32Array(T)
+  const slotOf = new Map<number, number>()
+  for (let i = 0; i < B; i++) {
+    slotOf.clear()
+    let slots = 0
+    acc.fill(0)
+    for (let t = 0; t < T; t++) {
+      const tok = ids[i * T + t] as number
+      let sl = slotOf.get(tok)
+      if (sl === undefined) {
+        sl = slots++
+        slotOf.set(tok, sl)
+        slotTok[sl] = tok
+      }
+      const src = (i * T + t) * d
+      const dst = sl * d
+      for (let k = 0; k < d; k++) acc[dst + k] = (acc[dst + k] as number) + (g[src + k] as number)
+    }
+    let sq = 0
+    for (let j = 0; j < slots * d; j++) sq += (acc[j] as number) * (acc[j] as number)
+    if (head !== undefined) {
+      const G = head[i] as Float32Array
+      const V = G.length / d
+      let cross = 0
+      for (let sl = 0; sl < slots; sl++) {
+        const v = slotTok[sl] as number
+        for (let k = 0; k < d; k++) cross += (acc[sl * d + k] as number) * (G[k * V + v] as number)
+      }
+      sq += 2 * cross
+    }
+    out[i] = sq
+  }
+  return out
 }
 
 /** Clip factors and counts from squared norms (Abadi et al. 2016): c_i = min(1, C/||G_i||), 0 when non-finite. */

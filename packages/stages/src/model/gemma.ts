@@ -189,6 +189,7 @@ export type Weights = ReadonlyMap<string, tf.Tensor>
  */
 export const uploadWeights = (c: ModelConfig, flat: Float32Array): Weights => {
   const m = new Map<string, tf.Tensor>()
+  hostCopy.set(m, flat.slice())
   for (const s of paramLayout(c)) {
     const v = flat.subarray(s.offset, s.offset + s.size)
     m.set(s.name, tf.tensor(v, [...s.shape], "float32"))
@@ -215,6 +216,12 @@ export const uploadWeights = (c: ModelConfig, flat: Float32Array): Weights => {
   }
   return m
 }
+/**
+ * Host (JS) copies of uploaded weights: row lookups (embedding, target logits) are done in
+ * JS, since wasm's GatherV2 costs ~10-20 ms per call at this size.
+ */
+const hostCopy = new WeakMap<Weights, Float32Array>()
+
 export const disposeWeights = (w: Weights): void => {
   for (const t of w.values()) t.dispose()
 }
@@ -414,7 +421,7 @@ export class GemmaModel {
 
       // ---- loss head: losses_i = mean_t (lse - logit[target]); dlogits = (softmax - onehot)/T
       const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
-      const { losses, probs } = crossEntropy(logits2d, y, targets, V)
+      const { losses, probs } = crossEntropy(logits2d, targets, V, this.targetLogits(w, fw.uf2d, targets))
       // (wasm's OneHot ignores a float32 dtype argument: build int32 and cast)
       const gLogits = tf.mul(tf.sub(probs, tf.cast(tf.oneHot(y, V), "float32")), 1 / T)
       const uf3 = tf.reshape(fw.uf2d, [B, T, d]) as tf.Tensor3D
@@ -443,14 +450,36 @@ export class GemmaModel {
     const { inputs, targets } = splitInputsTargets(seqs, B, S)
     const t = tf.tidy(() => {
       const x = tf.tensor2d(inputs, [B, T], "int32")
-      const y = tf.tensor1d(targets, "int32")
       const fw = this.forward(w, x, B, T)
       const c = this.config
       const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
-      return tf.mean(tf.reshape(crossEntropy(logits2d, y, targets, c.vocabSize).losses, [B, T]), 1)
+      return tf.mean(tf.reshape(crossEntropy(logits2d, targets, c.vocabSize, this.targetLogits(w, fw.uf2d, targets)).losses, [B, T]), 1)
     })
     const out = t.dataSync() as Float32Array
     t.dispose()
+    return out
+  }
+
+  /** Logits at the targets, uf_r . W[:, y_r], computed in JS from host weights (undefined without them). */
+  private targetLogits(w: Weights, uf2d: tf.Tensor2D, targets: Int32Array): Float32Array | undefined {
+    const host = hostCopy.get(w)
+    if (host === undefined) return undefined
+    const c = this.config
+    const d = c.dModel
+    const V = c.vocabSize
+    const u = uf2d.dataSync() as Float32Array
+    const out = new Float32Array(targets.length)
+    const un = c.tiedEmbeddings ? undefined : this.layout.find((s) => s.name === "unembed")
+    for (let r = 0; r < targets.length; r++) {
+      const y = targets[r] as number
+      let acc = 0
+      if (un === undefined) {
+        for (let k = 0; k < d; k++) acc += (u[r * d + k] as number) * (host[y * d + k] as number)
+      } else {
+        for (let k = 0; k < d; k++) acc += (u[r * d + k] as number) * (host[un.offset + k * V + y] as number)
+      }
+      out[r] = acc
+    }
     return out
   }
 
@@ -459,7 +488,19 @@ export class GemmaModel {
     const c = this.config
     const d = c.dModel
     const BT = B * T
-    let h: tf.Tensor2D = tf.mul(tf.gather(get(w, "embed"), tf.reshape(x, [BT])), Math.sqrt(d))
+    const host = hostCopy.get(w)
+    let h: tf.Tensor2D
+    if (host !== undefined) {
+      // E[x] * sqrt(d) gathered in JS (E is the first parameter: offset 0)
+      const ids = x.dataSync() as Int32Array
+      const rows = new Float32Array(BT * d)
+      const sc = Math.sqrt(d)
+      for (let r = 0; r < BT; r++) {
+        const src = (ids[r] as number) * d
+        for (let k = 0; k < d; k++) rows[r * d + k] = (host[src + k] as number) * sc
+      }
+      h = tf.tensor2d(rows, [BT, d], "float32")
+    } else h = tf.mul(tf.gather(get(w, "embed"), tf.reshape(x, [BT])), Math.sqrt(d))
     const layers: Array<LayerCache> = []
     const { mask, cos, sin } = this.consts.at(T)
     const H = c.heads
@@ -582,14 +623,21 @@ interface LayerCache {
   readonly m: tf.Tensor
 }
 
-/** Row-wise cross-entropy with integer targets: losses [BT] and softmax probabilities [BT, V]. */
-const crossEntropy = (logits: tf.Tensor, _y: tf.Tensor1D, targets: Int32Array, V: number) => {
+/**
+ * Row-wise cross-entropy with integer targets: losses [BT] and softmax probabilities [BT, V].
+ * `targetLogits` (the raw logits at the targets, from JS) avoids a gather over [BT * V].
+ */
+const crossEntropy = (logits: tf.Tensor, targets: Int32Array, V: number, targetLogits: Float32Array | undefined) => {
   const n = targets.length
   const mx = tf.max(logits, 1, true)
   const shifted = tf.sub(logits, mx)
   const e = tf.exp(shifted)
   const se = tf.sum(e, 1, true)
   const probs = tf.div(e, se)
+  if (targetLogits !== undefined) {
+    const tl = tf.sub(tf.tensor1d(targetLogits, "float32"), tf.reshape(mx, [n]))
+    return { losses: tf.sub(tf.reshape(tf.log(se), [n]), tl), probs }
+  }
   // target logits by a flat 1-D gather (wasm's batched gather is unreliable)
   const flatIdx = new Int32Array(n)
   for (let r = 0; r < n; r++) flatIdx[r] = r * V + (targets[r] as number)
