@@ -1,0 +1,327 @@
+/**
+ * The run report as one self-contained HTML document (no script, no external style,
+ * font or image; a Content-Security-Policy forbids them), and the short summary the
+ * CLI prints. Pure: `renderReport` takes decoded inputs and returns strings, so the
+ * report can be tested and opened in a browser without running a pipeline.
+ *
+ * Sections: the privacy statement (label dp), training charts (loss of the DP and
+ * non-private runs, epsilon against step, clipped fraction: from the metrics tables,
+ * labelled private), evaluation and memorization tables (private). Every chart and
+ * table carries its artifact's privacy label as a visible badge. All data-derived text
+ * is escaped by construction (./html.ts).
+ */
+import type { PrivacyLabel } from "@dpipe/dsl"
+import { el, fragment, raw, type Child, type Html } from "./html.ts"
+import type { Evaluation, Memorization, ModelEvaluation, PrivacyStatement, ReportSummary } from "./schemas.ts"
+import { formatDelta, formatEpsilon } from "./statement.ts"
+import { downsample, lineChart, type Point } from "./svg.ts"
+
+/** The metric columns the report reads (a subset of the TrainMetrics table). */
+export interface MetricsRow {
+  readonly step: number
+  readonly loss: number
+  readonly clipped_fraction: number
+  readonly epsilon: number
+}
+
+export interface ReportLabels {
+  readonly statement: PrivacyLabel
+  readonly metrics: PrivacyLabel
+  readonly evaluation: PrivacyLabel
+  readonly memorization: PrivacyLabel
+}
+
+/** The labels the pipeline gives these artifacts (metrics and evaluations are unnoised). */
+export const DEFAULT_LABELS: ReportLabels = { statement: "dp", metrics: "private", evaluation: "private", memorization: "private" }
+
+export interface ReportInput {
+  readonly title: string
+  readonly statement: PrivacyStatement
+  readonly dpMetrics: ReadonlyArray<MetricsRow>
+  readonly baselineMetrics: ReadonlyArray<MetricsRow>
+  readonly evaluation: Evaluation
+  readonly memorization: Memorization
+  readonly labels?: ReportLabels
+  /** Points per chart series (longer runs are downsampled evenly). */
+  readonly maxChartPoints?: number
+}
+
+const finiteOrNull = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null)
+
+const mean = (values: ReadonlyArray<number>): number | null => {
+  const f = values.filter(Number.isFinite)
+  return f.length === 0 ? null : f.reduce((a, b) => a + b, 0) / f.length
+}
+
+/** Formats a table number: 4 significant digits, "n/a" for non-finite. */
+export const num = (v: number | null | undefined, digits = 4): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? "n/a" : Number.isInteger(v) && Math.abs(v) < 1e9 ? String(v) : String(Number(v.toPrecision(digits)))
+
+const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : `${Number((v * 100).toPrecision(3))}%`)
+
+/** The summary numbers (finite or null: JSON has no NaN). */
+export const summarize = (input: Pick<ReportInput, "statement" | "dpMetrics" | "baselineMetrics" | "evaluation" | "memorization">): ReportSummary => {
+  const { statement: s, evaluation: e, memorization: m } = input
+  const most = m.byRepetition.reduce<(typeof m.byRepetition)[number] | undefined>((a, b) => (a === undefined || b.repetitions > a.repetitions ? b : a), undefined)
+  const pooled = (side: "dp" | "nonPrivate"): number | null => {
+    const n = m.extraction.reduce((a, x) => a + x[side].samples, 0)
+    return n > 0 ? finiteOrNull(m.extraction.reduce((a, x) => a + x[side].exact * x[side].samples, 0) / n) : null
+  }
+  return {
+    epsilon: s.epsilon,
+    delta: s.delta,
+    epsilonRdp: s.rdp._tag === "Computed" ? s.rdp.epsilon : null,
+    steps: s.steps,
+    evalLoss: { dp: finiteOrNull(e.dp.loss), nonPrivate: finiteOrNull(e.nonPrivate.loss), unigram: finiteOrNull(e.unigram.loss) },
+    bitsPerByte: { dp: finiteOrNull(e.dp.bitsPerByte), nonPrivate: finiteOrNull(e.nonPrivate.bitsPerByte), unigram: finiteOrNull(e.unigram.bitsPerByte) },
+    exposure: {
+      dp: mean(m.canaries.map((c) => c.dp)),
+      nonPrivate: mean(m.canaries.map((c) => c.nonPrivate)),
+      mostRepeated: most === undefined ? null : { repetitions: most.repetitions, dp: finiteOrNull(most.dp), nonPrivate: finiteOrNull(most.nonPrivate) }
+    },
+    extractionExact: { dp: pooled("dp"), nonPrivate: pooled("nonPrivate") },
+    finalTrainLoss: { dp: finiteOrNull(input.dpMetrics.at(-1)?.loss), nonPrivate: finiteOrNull(input.baselineMetrics.at(-1)?.loss) }
+  }
+}
+
+/** A visible privacy-label badge. */
+export const badge = (label: PrivacyLabel): Html =>
+  el("span", { class: `badge badge-${label}`, "data-label": label, title: LABEL_HELP[label] }, label)
+
+const LABEL_HELP: Readonly<Record<PrivacyLabel, string>> = {
+  public: "public: computed from public data only",
+  dp: "dp: released by an accounted DP mechanism (or post-processing of one)",
+  private: "private: computed from private data without noise; do not share outside the trusted boundary"
+}
+
+/** A figure or table block with its title, artifact name and privacy label. */
+const block = (kind: "chart" | "table", id: string, title: string, label: PrivacyLabel, source: string, ...body: ReadonlyArray<Child>): Html =>
+  el(
+    "figure",
+    { class: `block ${kind}`, id: `${kind}-${id}`, "data-block": id, "data-label": label },
+    el("figcaption", {}, el("span", { class: "block-title" }, title), " ", badge(label), " ", el("span", { class: "source" }, `from ${source}`)),
+    ...body
+  )
+
+const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<Child>>, attrs: Readonly<Record<string, string>> = {}): Html =>
+  el(
+    "table",
+    attrs,
+    el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", {}, c))))))
+  )
+
+const series = (rows: ReadonlyArray<MetricsRow>, pick: (r: MetricsRow) => number, max: number): ReadonlyArray<Point> =>
+  downsample(
+    rows.map((r) => ({ x: r.step + 1, y: pick(r) })),
+    max
+  )
+
+const STYLE = `
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 980px; padding: 16px 24px 48px; color: #1b1b1b; }
+h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.note { color: #555; }
+.badge { display: inline-block; font-size: 11px; font-weight: 600; letter-spacing: .03em; text-transform: uppercase; border-radius: 4px; padding: 1px 6px; vertical-align: middle; }
+.badge-private { background: #ffe3e3; color: #a61e1e; border: 1px solid #f5a3a3; }
+.badge-dp { background: #e3f0ff; color: #174ea6; border: 1px solid #a3c4f5; }
+.badge-public { background: #e6f6e6; color: #1f6b1f; border: 1px solid #a6d8a6; }
+figure.block { margin: 16px 0; padding: 10px 12px; border: 1px solid #e3e3e3; border-radius: 6px; }
+figcaption { margin-bottom: 8px; } .block-title { font-weight: 600; } .source { color: #777; font-size: 12px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #eee; padding: 4px 10px; text-align: right; } thead th { border-bottom: 2px solid #ccc; } tbody th { text-align: left; font-weight: 500; }
+svg { max-width: 100%; height: auto; display: block; } .statement-text { max-width: 75ch; }
+.epsilon { font-size: 20px; font-weight: 700; }
+code { font-size: 12px; }
+`
+
+const modelRow = (name: string, e: ModelEvaluation): ReadonlyArray<Child> => [name, num(e.loss), num(e.perplexity), num(e.bitsPerByte), num(e.tokens), num(e.bytes)]
+
+/** Renders the report; returns the HTML document and the summary. */
+export const renderReport = (input: ReportInput): { readonly html: string; readonly summary: ReportSummary } => {
+  const labels = input.labels ?? DEFAULT_LABELS
+  const s = input.statement
+  const max = input.maxChartPoints ?? 600
+  const summary = summarize(input)
+  const metricsSource = "dp-train.metrics, baseline.metrics"
+
+  const statementBlock = block(
+    "table",
+    "privacy-statement",
+    "Privacy statement",
+    labels.statement,
+    "privacy-statement.statement",
+    el(
+      "p",
+      { class: "epsilon", id: "epsilon" },
+      "(ε, δ) = (",
+      el("span", { "data-epsilon": String(s.epsilon), class: "epsilon-value" }, formatEpsilon(s.epsilon)),
+      ", ",
+      el("span", { "data-delta": String(s.delta) }, formatDelta(s.delta)),
+      ")",
+      el("span", { class: "note" }, ` by PLD, per ${s.sequenceTokens}-token sequence`)
+    ),
+    el("p", { class: "statement-text" }, s.text),
+    table(
+      ["parameter", "value"],
+      [
+        ["privacy unit", `one ${s.sequenceTokens}-token sequence`],
+        ["neighbouring relation", s.neighbouring === "add_remove" ? "add or remove one sequence" : "replace one sequence"],
+        ["sampling", s.sampling.method === "poisson" ? "Poisson" : "truncated Poisson"],
+        ["sampling rate q", num(s.sampling.samplingRate, 6)],
+        ["dataset size N (sequences)", num(s.sampling.datasetSize)],
+        ["expected batch q·N", num(s.sampling.expectedBatchSize, 6)],
+        ["batch cap (truncation)", s.sampling.batchCap === undefined ? "none" : num(s.sampling.batchCap)],
+        ["noise multiplier σ", num(s.noiseMultiplier, 6)],
+        ["clip norm C", num(s.clipNorm, 6)],
+        ["noise std σ·C", num(s.noiseStd, 6)],
+        ["steps run / planned", `${s.steps} / ${s.plannedSteps}`],
+        ["δ", formatDelta(s.delta)],
+        ["ε (PLD, authoritative)", formatEpsilon(s.pld.epsilon)],
+        ["ε (RDP cross-check)", s.rdp._tag === "Computed" ? `${formatEpsilon(s.rdp.epsilon)} (order ${s.rdp.order})` : `omitted: ${s.rdp.reason}`],
+        ...(s.budget === undefined ? [] : [["declared budget ε", `${num(s.budget.epsilon)} (${s.budget.withinBudget ? "within" : "EXCEEDED"})`]])
+      ],
+      { "data-table": "privacy-statement" }
+    )
+  )
+
+  const lossChart = block(
+    "chart",
+    "loss",
+    "Training loss (unnoised batch loss, nats/token)",
+    labels.metrics,
+    metricsSource,
+    lineChart({
+      id: "loss",
+      title: "Training loss against step",
+      xLabel: "step",
+      yLabel: "loss",
+      series: [
+        { name: "DP-SGD", points: series(input.dpMetrics, (r) => r.loss, max) },
+        { name: "non-private", points: series(input.baselineMetrics, (r) => r.loss, max) }
+      ]
+    })
+  )
+  const epsSeries = series(input.dpMetrics, (r) => r.epsilon, max)
+  const epsilonChart = block(
+    "chart",
+    "epsilon",
+    "Privacy spent: epsilon against step",
+    labels.metrics,
+    "dp-train.metrics (RDP per step), privacy-statement (PLD final)",
+    lineChart({
+      id: "epsilon",
+      title: `ε against step at δ = ${formatDelta(s.delta)}`,
+      xLabel: "step",
+      yLabel: "ε",
+      yMin: 0,
+      series: [
+        { name: "RDP (per step)", points: epsSeries },
+        { name: "PLD (final)", points: [{ x: s.steps, y: s.epsilon }], markersOnly: true }
+      ]
+    }),
+    epsSeries.some((p) => Number.isFinite(p.y)) ? null : el("p", { class: "note" }, "No per-step RDP epsilon: RDP does not apply to this mechanism; the PLD figure is the final one.")
+  )
+  const clippedChart = block(
+    "chart",
+    "clipped",
+    "Fraction of per-example gradients clipped (DP run)",
+    labels.metrics,
+    "dp-train.metrics",
+    lineChart({
+      id: "clipped",
+      title: "Clipped fraction against step",
+      xLabel: "step",
+      yLabel: "clipped fraction",
+      yMin: 0,
+      yMax: 1,
+      series: [{ name: "DP-SGD", points: series(input.dpMetrics, (r) => r.clipped_fraction, max) }]
+    })
+  )
+
+  const ev = input.evaluation
+  const evaluationBlock = block(
+    "table",
+    "evaluation",
+    "Held-out evaluation",
+    labels.evaluation,
+    "evaluate.evaluation",
+    table(["model", "loss (nats/token)", "perplexity", "bits per byte", "tokens", "bytes"], [modelRow("DP-SGD", ev.dp), modelRow("non-private", ev.nonPrivate), modelRow("unigram", ev.unigram)], {
+      "data-table": "evaluation"
+    })
+  )
+
+  const mem = input.memorization
+  const memorizationBlock = block(
+    "table",
+    "memorization",
+    "Memorization",
+    labels.memorization,
+    "memorization.memorization",
+    el("h3", {}, "Canary exposure by repetition count (bits", mem.maxExposure === undefined ? "" : `; at most ${num(mem.maxExposure)}`, ")"),
+    table(
+      ["repetitions", "canaries", "exposure DP", "exposure non-private"],
+      mem.byRepetition.map((r) => [num(r.repetitions), num(r.canaries), num(r.dp), num(r.nonPrivate)]),
+      { "data-table": "exposure" }
+    ),
+    el("h3", {}, "Extraction (greedy continuation of a training prefix)"),
+    table(
+      ["set", "prompts", "exact DP", "approximate DP", "exact non-private", "approximate non-private"],
+      mem.extraction.map((x) => [x.set, num(x.dp.samples), pct(x.dp.exact), pct(x.dp.approximate), pct(x.nonPrivate.exact), pct(x.nonPrivate.approximate)]),
+      { "data-table": "extraction" }
+    ),
+    el("h3", {}, "Per canary"),
+    table(
+      ["canary", "secret", "repetitions", "exposure DP", "exposure non-private"],
+      mem.canaries.map((c) => [c.id, c.secret ?? "", num(c.repetitions), num(c.dp), num(c.nonPrivate)]),
+      { "data-table": "canaries" }
+    )
+  )
+
+  const summaryRows: ReadonlyArray<ReadonlyArray<Child>> = [
+    ["ε (PLD) at δ", `${formatEpsilon(summary.epsilon)} at ${formatDelta(summary.delta)}`],
+    ["eval loss DP / non-private / unigram", `${num(summary.evalLoss.dp)} / ${num(summary.evalLoss.nonPrivate)} / ${num(summary.evalLoss.unigram)}`],
+    ["mean canary exposure DP / non-private (bits)", `${num(summary.exposure.dp)} / ${num(summary.exposure.nonPrivate)}`]
+  ]
+  const body = fragment(
+    el("h1", {}, input.title),
+    el(
+      "p",
+      { class: "note" },
+      "This report contains artifacts computed from private data without noise; they are marked ",
+      badge("private"),
+      ". Keep the report inside the trusted boundary. Only the items marked ",
+      badge("dp"),
+      " are DP releases."
+    ),
+    table(["summary", ""], summaryRows, { "data-table": "summary" }),
+    el("h2", {}, "Privacy"),
+    statementBlock,
+    el("h2", {}, "Training"),
+    lossChart,
+    epsilonChart,
+    clippedChart,
+    el("h2", {}, "Evaluation"),
+    evaluationBlock,
+    el("h2", {}, "Memorization"),
+    memorizationBlock
+  )
+  const html =
+    "<!doctype html>\n" +
+    el(
+      "html",
+      { lang: "en" },
+      el(
+        "head",
+        {},
+        el("meta", { charset: "utf-8" }),
+        el("meta", { "http-equiv": "Content-Security-Policy", content: "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }),
+        el("meta", { name: "viewport", content: "width=device-width, initial-scale=1" }),
+        el("title", {}, input.title),
+        el("style", {}, raw(STYLE))
+      ),
+      el("body", {}, body)
+    ).html +
+    "\n"
+  return { html, summary }
+}
