@@ -1,7 +1,8 @@
 /** Synthetic inputs for the report-stage tests: plans, metrics, evaluation, memorization. */
 import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/stages/accounting/events"
-import type { Evaluation, Memorization, MetricsRow } from "@dpipe/stages/report-stages/index"
+import type { Evaluation, Memorization } from "@dpipe/stages/report-stages/index"
 import type { ExecutionPlan } from "@dpipe/stages/training-stages/config"
+import type { TrainMetricsRow } from "@dpipe/stages/training-stages/tables"
 
 /** A Poisson DP plan of `steps` steps at rate q, sigma, C = 1, N sequences. */
 export const poissonPlan = (opts: { q?: number; sigma?: number; steps?: number; stepsDone?: number; N?: number } = {}): ExecutionPlan => {
@@ -51,7 +52,7 @@ export const truncatedPlan = (opts: { q?: number; sigma?: number; steps?: number
 }
 
 /** Metrics rows with a decaying loss; `epsilon` NaN when `noEpsilon`. */
-export const metricsRows = (steps: number, opts: { start?: number; end?: number; noEpsilon?: boolean; epsilonAtEnd?: number } = {}): Array<MetricsRow & Record<string, number>> =>
+export const metricsRows = (steps: number, opts: { start?: number; end?: number; noEpsilon?: boolean; epsilonAtEnd?: number } = {}): Array<TrainMetricsRow> =>
   Array.from({ length: steps }, (_, i) => {
     const t = steps === 1 ? 1 : i / (steps - 1)
     const start = opts.start ?? 5.5
