@@ -9,7 +9,8 @@
  */
 import { describe, expect, it } from "vitest"
 import { Effect, Exit, Stream } from "effect"
-import type { TableInput, TensorMap } from "@dpipe/dsl"
+import type { Row, TableInput, TensorMap } from "@dpipe/dsl"
+import type { Sequences } from "@dpipe/stages/data-stages/tables"
 import { nlpCorpusTexts } from "@dpipe/stages/data/public-corpora"
 import { evaluate } from "@dpipe/stages/eval-stages/index"
 import { splitScored } from "@dpipe/stages/eval-stages/memorization"
@@ -41,11 +42,11 @@ const asTensors = (flat: Float32Array): TensorMap =>
   Object.fromEntries(paramLayout(cfg).map((s) => [s.name, { dtype: "float32" as const, shape: s.shape, data: flat.slice(s.offset, s.offset + s.size) }]))
 
 /** Documents encoded with <eos> and packed into S-token rows, the last padded. */
-const packDocs = (docs: ReadonlyArray<string>): Array<{ seq_id: number; user_id: string; tokens: Int32Array }> => {
+const packDocs = (docs: ReadonlyArray<string>): Array<Row<typeof Sequences>> => {
   const all: Array<number> = []
   for (const d of docs) all.push(...tok.encode(d), tok.eosId)
   while (all.length % S !== 0) all.push(tok.padId)
-  return Array.from({ length: all.length / S }, (_, i) => ({ seq_id: i, user_id: "u", tokens: Int32Array.from(all.slice(i * S, (i + 1) * S)) }))
+  return Array.from({ length: all.length / S }, (_, i) => ({ seq_id: i, user_id: "u", tokens: new Int32Array(all.slice(i * S, (i + 1) * S)) }))
 }
 const tableInput = <R>(rows: ReadonlyArray<R>): TableInput<R> => ({
   path: "memory",
@@ -107,7 +108,7 @@ describe("evaluate stage", () => {
           return model.losses(w, x, N, len)
         }
         let total = 0
-        let prev = new Float32Array(N)
+        let prev: Float32Array = new Float32Array(N)
         for (let t = 0; t < S - 1; t++) {
           const cur = meanAt(t + 2)
           for (let b = 0; b < N; b++) if (scored(b, t)) total += (t + 1) * (cur[b] as number) - t * (prev[b] as number)
