@@ -2,9 +2,10 @@
  * Special functions for the accountants, in float64, written out so that their accuracy
  * is known (tested in test/stages/accounting/special.test.ts against published values).
  *
- * - erfc / log erfc: for |x| < 2 the everywhere-positive series
+ * - erfc / log erfc: for |x| < 1/2 the everywhere-positive series
  *   erf(x) = 2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (1*3*...*(2n+1))  (Abramowitz & Stegun 7.1.6);
- *   for x >= 2 the continued fraction
+ *   for 1/2 <= x < 6 a Taylor expansion from a table built with the series (x < 2) and the
+ *   continued fraction (x >= 2); for x >= 6 the continued fraction
  *   erfc(x) = e^{-x^2}/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))  (A&S 7.1.14),
  *   evaluated with the modified Lentz algorithm (Press et al., Numerical Recipes 3rd ed. 5.2),
  *   in log space so that tails down to e^{-10^6} stay representable.
@@ -52,20 +53,62 @@ const erfSeries = (x: number): number => {
   return (2 / SQRT_PI) * Math.exp(-x2) * sum
 }
 
+/** Slow reference erfc for 0 <= x: series below 2, continued fraction above. */
+const erfcSlow = (x: number): number => (x < 2 ? 1 - erfSeries(x) : Math.exp(-x * x - LOG_SQRT_PI) * erfcContinuedFraction(x))
+
+/**
+ * Table for 0.5 <= x < 6 (step 1/32) used by a Taylor expansion, since the series and the
+ * continued fraction both converge slowly there:
+ *   erfc(x0 + t) = erfc(x0) + (2/sqrt(pi)) e^{-x0^2} sum_{n>=1} (-1)^n H_{n-1}(x0) t^n / n!
+ * (d^n/dx^n erfc = (-1)^n (2/sqrt pi) H_{n-1}(x) e^{-x^2}, A&S 7.1.19), |t| <= 1/64, 13 terms.
+ */
+const TABLE_STEP = 1 / 32
+const TABLE_LO = 0.5
+const TABLE_HI = 6
+let erfcTable: Float64Array | undefined
+const table = (): Float64Array => {
+  if (erfcTable === undefined) {
+    const n = Math.round((TABLE_HI - TABLE_LO) / TABLE_STEP) + 1
+    erfcTable = new Float64Array(n)
+    for (let i = 0; i < n; i++) erfcTable[i] = erfcSlow(TABLE_LO + i * TABLE_STEP)
+  }
+  return erfcTable
+}
+
+const erfcTaylor = (x: number): number => {
+  const i = Math.round((x - TABLE_LO) / TABLE_STEP)
+  const x0 = TABLE_LO + i * TABLE_STEP
+  const t = x - x0
+  // Hermite polynomials H_0 = 1, H_1 = 2x, H_{n+1} = 2x H_n - 2n H_{n-1}
+  let hPrev = 1
+  let hCur = 2 * x0
+  let sum = -hPrev * t // n = 1: (-1)^1 H_0 t / 1!
+  let tn = t
+  for (let n = 2; n <= 13; n++) {
+    tn *= t / n
+    sum += (n % 2 === 0 ? 1 : -1) * hCur * tn
+    const hNext = 2 * x0 * hCur - 2 * (n - 1) * hPrev
+    hPrev = hCur
+    hCur = hNext
+  }
+  return (table()[i] ?? 0) + (2 / SQRT_PI) * Math.exp(-x0 * x0) * sum
+}
+
 /** log(erfc(x)) for any real x, accurate in the far right tail. */
 export const logErfc = (x: number): number => {
   if (x === Infinity) return -Infinity
   if (x === -Infinity) return Math.log(2)
-  if (x >= 2) return -x * x - LOG_SQRT_PI + Math.log(erfcContinuedFraction(x))
-  if (x > -2) return Math.log1p(-erfSeries(x))
-  // x <= -2: erfc(x) = 2 - erfc(-x)
-  return Math.log(2 - Math.exp(logErfc(-x)))
+  if (x >= TABLE_HI) return -x * x - LOG_SQRT_PI + Math.log(erfcContinuedFraction(x))
+  if (x >= TABLE_LO) return Math.log(erfcTaylor(x))
+  if (x > -TABLE_LO) return Math.log1p(-erfSeries(x))
+  return Math.log(2 - erfc(-x))
 }
 
 /** erfc(x). */
 export const erfc = (x: number): number => {
-  if (x >= 2) return Math.exp(logErfc(x))
-  if (x > -2) return 1 - erfSeries(x)
+  if (x >= TABLE_HI) return Math.exp(logErfc(x))
+  if (x >= TABLE_LO) return erfcTaylor(x)
+  if (x > -TABLE_LO) return 1 - erfSeries(x)
   return 2 - erfc(-x)
 }
 

@@ -1,0 +1,59 @@
+/**
+ * `pnpm bench accounting [--json]`: time per epsilon by each accountant in VaultGemma's
+ * regime (q=4.08e-5, sigma=0.614, T=1e5, delta=1.1e-10) and a DP-SGD regime (q=0.01,
+ * sigma=1, T=1e4, delta=1e-5), plus one calibration. Prints figures; asserts nothing.
+ * Reference (issue 3): dp_accounting ~0.05 s (RDP), 1.6-3.6 s (PLD) per epsilon here.
+ */
+import { Result } from "effect"
+import {
+  calibrateNoiseMultiplier,
+  DEFAULT_RDP_ORDERS,
+  epsilonFromRdp,
+  pldEpsilon,
+  poissonSampledGaussian,
+  rdpOfEvent,
+  selfComposed
+} from "@dpipe/stages/accounting/index"
+
+const time = <A>(f: () => A): { readonly value: A; readonly seconds: number } => {
+  const t0 = performance.now()
+  const value = f()
+  return { value, seconds: (performance.now() - t0) / 1000 }
+}
+
+export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
+  const json = argv.includes("--json")
+  const cases = [
+    { name: "vaultgemma", q: 4.08e-5, sigma: 0.614, steps: 100_000, delta: 1.1e-10 },
+    { name: "dpsgd", q: 0.01, sigma: 1.0, steps: 10_000, delta: 1e-5 }
+  ] as const
+  const results: Array<Record<string, unknown>> = []
+  for (const c of cases) {
+    const event = selfComposed(poissonSampledGaussian(c.q, c.sigma), c.steps)
+    const rdp = time(() => {
+      const r = Result.getOrThrow(rdpOfEvent(event))
+      return epsilonFromRdp(DEFAULT_RDP_ORDERS, r, c.delta)
+    })
+    const pld = time(() => Result.getOrThrow(pldEpsilon(event, c.delta)).epsilon)
+    results.push({
+      case: c.name,
+      rdp: { epsilon: rdp.value.epsilon, order: rdp.value.order, seconds: rdp.seconds },
+      pld: { epsilon: pld.value, seconds: pld.seconds }
+    })
+    if (!json) {
+      console.log(
+        `${c.name.padEnd(11)} q=${c.q} sigma=${c.sigma} T=${c.steps} delta=${c.delta}\n` +
+          `  RDP eps ${rdp.value.epsilon.toFixed(4)} (order ${rdp.value.order})  ${rdp.seconds.toFixed(3)} s\n` +
+          `  PLD eps ${pld.value.toFixed(4)}  ${pld.seconds.toFixed(3)} s`
+      )
+    }
+  }
+  const cal = time(() =>
+    Result.getOrThrow(
+      calibrateNoiseMultiplier({ accountant: "pld", mechanism: { samplingRate: 0.01 }, steps: 10_000, epsilon: 2, delta: 1e-5, relTol: 1e-3 })
+    )
+  )
+  const calibration = { accountant: "pld", q: 0.01, steps: 10_000, epsilon: 2, delta: 1e-5, noiseMultiplier: cal.value.noiseMultiplier, seconds: cal.seconds }
+  if (json) console.log(JSON.stringify({ cases: results, calibration }))
+  else console.log(`calibration (PLD, q=0.01, T=1e4, eps=2, delta=1e-5): sigma ${cal.value.noiseMultiplier.toFixed(4)}  ${cal.seconds.toFixed(3)} s`)
+}

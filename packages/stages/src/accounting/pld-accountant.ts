@@ -1,0 +1,151 @@
+/**
+ * The PLD accountant: DP events -> composed PLD -> epsilon(delta) / delta(epsilon).
+ *
+ * Each leaf becomes a PLD pair (remove and add directions; Gaussian and replace-one
+ * Gaussian are symmetric), leaves are composed with their counts (pld-composition.ts), and
+ * delta = max(delta_remove, delta_add) (dp_accounting's PLDAccountant convention for
+ * add/remove adjacency). For epsilon(delta) a cheap first pass at 8x coarser discretization
+ * locates epsilon so that the tilt of the exact pass is focused there.
+ */
+import { Result } from "effect"
+import type { DpEvent, LeafEvent } from "@dpipe/stages/accounting/events"
+import { flattenEvent } from "@dpipe/stages/accounting/events"
+import { UnsupportedEventError } from "@dpipe/stages/accounting/errors"
+import {
+  connectTheDots,
+  DEFAULT_VALUE_DISCRETIZATION,
+  gaussianPld,
+  pmfDelta,
+  pmfEpsilon,
+  poissonGaussianPld,
+  truncatedPoissonComponents,
+  swapPmf,
+  type PldPair
+} from "@dpipe/stages/accounting/pld"
+import { composePlds, type CompositionStats } from "@dpipe/stages/accounting/pld-composition"
+import { logGamma } from "@dpipe/stages/accounting/special"
+
+export interface PldOptions {
+  /** Grid step of privacy loss values; default 1e-4 (dp_accounting's default). */
+  readonly valueDiscretization?: number
+  /** Tail mass cut per convolution; default 1e-15 (float mode), 1e-18 (upper-bound mode). */
+  readonly tailMass?: number
+  /** Composition mode, see pld-composition.ts; default "float". */
+  readonly mode?: "float" | "upper-bound"
+}
+
+const identityPair = (h: number): PldPair => {
+  const id = { h, lo: 0, masses: Float64Array.of(1), infinityMass: 0 }
+  return { remove: id, add: id }
+}
+
+/** PLD pair of one leaf event, or why the PLD accountant cannot handle it. */
+export const pldPairOfLeaf = (leaf: LeafEvent, h: number = DEFAULT_VALUE_DISCRETIZATION): Result.Result<PldPair, UnsupportedEventError> => {
+  const replaceOne = leaf.neighbouring === "replace_one"
+  const sigma = leaf.noiseMultiplier
+  if (sigma === 0) {
+    const inf = { h, lo: 0, masses: new Float64Array(1), infinityMass: 1 }
+    return Result.succeed({ remove: inf, add: inf })
+  }
+  switch (leaf._tag) {
+    case "GaussianEvent":
+      return Result.succeed(gaussianPld(replaceOne ? sigma / 2 : sigma, h))
+    case "PoissonSampledGaussianEvent":
+      if (leaf.samplingRate === 0) return Result.succeed(identityPair(h))
+      if (replaceOne && leaf.samplingRate < 1) {
+        return Result.fail(
+          new UnsupportedEventError({
+            accountant: "pld",
+            event: leaf._tag,
+            message:
+              "no replace-one PLD for the Poisson-subsampled Gaussian here; record the step with " +
+              "neighbouring \"add_remove\" (the usual DP-SGD guarantee)"
+          })
+        )
+      }
+      return Result.succeed(poissonGaussianPld(leaf.samplingRate, replaceOne ? sigma / 2 : sigma, h))
+    case "TruncatedPoissonSampledGaussianEvent": {
+      if (replaceOne) {
+        return Result.fail(
+          new UnsupportedEventError({
+            accountant: "pld",
+            event: leaf._tag,
+            message: "the truncated Poisson analysis is for add/remove adjacency; record the step with neighbouring \"add_remove\""
+          })
+        )
+      }
+      if (leaf.samplingRate === 0) return Result.succeed(identityPair(h))
+      const comps = truncatedPoissonComponents(leaf.datasetSize, leaf.batchCap, leaf.samplingRate, sigma, logGamma)
+      const remove = connectTheDots(comps, "remove", h)
+      return Result.succeed({ remove, add: swapPmf(remove) })
+    }
+    default:
+      return leaf satisfies never
+  }
+}
+
+/** Composed PLD pair of an event (masses are upper bounds), focused at `focusEpsilon`. */
+export const pldOfEvent = (
+  event: DpEvent,
+  options: PldOptions & { readonly focusEpsilon?: number } = {}
+): Result.Result<{ readonly pair: PldPair; readonly stats: CompositionStats }, UnsupportedEventError> => {
+  const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
+  const parts: Array<{ pair: PldPair; count: number }> = []
+  // Gaussian steps compose exactly: sum of 1/sigma^2 (Dong, Roth, Su 2022, mu-GDP composition).
+  let gaussianPrecision = 0
+  const others: Array<{ leaf: LeafEvent; count: number }> = []
+  for (const { leaf, count } of flattenEvent(event)) {
+    if (leaf._tag === "GaussianEvent" && leaf.noiseMultiplier > 0) {
+      const s = leaf.neighbouring === "replace_one" ? leaf.noiseMultiplier / 2 : leaf.noiseMultiplier
+      gaussianPrecision += count / (s * s)
+    } else others.push({ leaf, count })
+  }
+  if (gaussianPrecision > 0) parts.push({ pair: gaussianPld(1 / Math.sqrt(gaussianPrecision), h), count: 1 })
+  for (const { leaf, count } of others) {
+    const p = pldPairOfLeaf(leaf, h)
+    if (Result.isFailure(p)) return Result.fail(p.failure)
+    parts.push({ pair: p.success, count })
+  }
+  return Result.succeed(
+    composePlds(parts, {
+      ...(options.tailMass === undefined ? {} : { tailMass: options.tailMass }),
+      ...(options.focusEpsilon === undefined ? {} : { focusEpsilon: options.focusEpsilon }),
+      ...(options.mode === undefined ? {} : { mode: options.mode })
+    })
+  )
+}
+
+/** delta(epsilon) of a composed pair: the larger of the two directions. */
+export const pairDelta = (pair: PldPair, epsilon: number): number =>
+  Math.max(pmfDelta(pair.remove, epsilon), pmfDelta(pair.add, epsilon))
+
+/** epsilon(delta) of a composed pair: the larger of the two directions. */
+export const pairEpsilon = (pair: PldPair, delta: number): number =>
+  Math.max(pmfEpsilon(pair.remove, delta), pmfEpsilon(pair.add, delta))
+
+/** Smallest epsilon such that the event is (epsilon, delta)-DP by the PLD accountant. */
+export const pldEpsilon = (
+  event: DpEvent,
+  delta: number,
+  options: PldOptions = {}
+): Result.Result<{ readonly epsilon: number; readonly stats: CompositionStats }, UnsupportedEventError> => {
+  const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
+  const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: 1 })
+  if (Result.isFailure(coarse)) return Result.fail(coarse.failure)
+  const guess = pairEpsilon(coarse.success.pair, delta)
+  const focus = Number.isFinite(guess) ? Math.max(0, guess) : 1
+  const fine = pldOfEvent(event, { ...options, focusEpsilon: focus })
+  if (Result.isFailure(fine)) return Result.fail(fine.failure)
+  return Result.succeed({ epsilon: pairEpsilon(fine.success.pair, delta), stats: fine.success.stats })
+}
+
+/** Smallest delta such that the event is (epsilon, delta)-DP by the PLD accountant. */
+export const pldDelta = (
+  event: DpEvent,
+  epsilon: number,
+  options: PldOptions = {}
+): Result.Result<{ readonly delta: number; readonly stats: CompositionStats }, UnsupportedEventError> => {
+  const r = pldOfEvent(event, { ...options, focusEpsilon: epsilon })
+  if (Result.isFailure(r)) return Result.fail(r.failure)
+  return Result.succeed({ delta: pairDelta(r.success.pair, epsilon), stats: r.success.stats })
+}

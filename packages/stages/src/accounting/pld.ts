@@ -1,0 +1,281 @@
+/**
+ * Privacy loss distributions (PLDs) with pessimistic "connect-the-dots" discretization.
+ *
+ * A PLD is the law of L = log(P(o)/Q(o)), o ~ P, for a dominating pair (P, Q); its
+ * hockey-stick curve is delta(eps) = E_P[(1 - e^{eps-L})_+] + P(L = inf). We keep it on the
+ * grid eps_i = i*h: `masses[i]` is the mass at (lo + i) * h, `infinityMass` the mass at +inf.
+ *
+ * Discretization (Doroshenko, Ghazi, Kamath, Kumar, Manurangsi 2022, "Connect the Dots:
+ * Tighter Discrete Approximations of Privacy Loss Distributions", PoPETs, Alg. 1; as in
+ * Google's dp_accounting): evaluate the exact delta at the grid points and take the PMF whose
+ * delta curve is the chord through them in the (e^eps, delta) plane. delta is convex in e^eps,
+ * so the chord lies above it: the discrete PLD dominates the mechanism (pessimistic). With
+ * x_j = e^{eps_j} and slopes S_j = (delta_j - delta_{j+1}) / (x_{j+1} - x_j) (S_{-1} = 1 at the
+ * bottom, S_n = 0 at the top): mass_j = x_j (S_{j-1} - S_j), infinityMass = delta_n.
+ * Floating-point errors of delta_j are bounded (DELTA_REL_ERR times the magnitude of its two
+ * terms) and pushed into the masses as extra (upward) mass, so the result stays an upper bound.
+ *
+ * Mechanisms (all with sensitivity 1, noise s; Koskela et al. 2020 / dp_accounting's
+ * AdditiveNoisePrivacyLoss):
+ * - Poisson-subsampled Gaussian, rate r: "remove" pair P = (1-r)N(0,s^2) + rN(1,s^2), Q = N(0,s^2):
+ *     xs = s^2 log((e^eps - 1 + r)/r) + 1/2,  delta = r Phibar((xs-1)/s) - (e^eps - 1 + r) Phibar(xs/s);
+ *   "add" pair P = N(0,s^2), Q = the mixture (loss <= -log(1-r)):
+ *     xs = s^2 log((e^-eps - 1 + r)/r) + 1/2, delta = (r e^eps - expm1(eps)) Phi(xs/s) - r e^eps Phi((xs-1)/s).
+ * - Gaussian (r = 1): delta = Phi(1/(2s) - eps s) - e^eps Phi(-1/(2s) - eps s) (Balle & Wang 2018,
+ *   Thm. 8), symmetric in add/remove.
+ * - Truncated Poisson (dataset size N, cap B; Chua et al. 2024, arXiv:2411.04205): see
+ *   truncatedPoissonComponents below.
+ */
+import { logAddExp, normalCdf, normalSf } from "@dpipe/stages/accounting/special"
+
+/** A PLD on the grid (lo + i) * h. Masses are upper bounds on the discretized masses. */
+export interface PldPmf {
+  readonly h: number
+  readonly lo: number
+  readonly masses: Float64Array
+  readonly infinityMass: number
+}
+
+/** The two directions of an add/remove pair (identical for symmetric mechanisms). */
+export interface PldPair {
+  readonly remove: PldPmf
+  readonly add: PldPmf
+}
+
+export const DEFAULT_VALUE_DISCRETIZATION = 1e-4
+
+/** Assumed bound on the relative error of each delta term (erfc is accurate to < 5e-14, see tests). */
+const DELTA_REL_ERR = 5e-14
+/** Noise quantile (in units of s) beyond which mass is cut (its delta goes to infinityMass). */
+const TAIL_Z = 10.5
+
+/** delta(eps) with an absolute error bound. */
+interface DeltaValue {
+  readonly delta: number
+  readonly err: number
+}
+
+/** A weighted subsampled-Gaussian component: rate r in (0,1], noise s (sensitivity 1). */
+export interface Component {
+  readonly weight: number
+  readonly rate: number
+  readonly sigma: number
+}
+
+const deltaRemove = (r: number, s: number, eps: number): DeltaValue => {
+  if (r >= 1) {
+    const t1 = normalCdf(1 / (2 * s) - eps * s)
+    const t2 = Math.exp(eps) * normalCdf(-1 / (2 * s) - eps * s)
+    return { delta: Math.max(0, t1 - t2), err: DELTA_REL_ERR * (t1 + t2) }
+  }
+  const em1 = Math.expm1(eps)
+  if (em1 + r <= 0) return { delta: -em1, err: 1e-16 }
+  const x = s * s * Math.log((em1 + r) / r) + 0.5
+  const t1 = r * normalSf((x - 1) / s)
+  const t2 = (em1 + r) * normalSf(x / s)
+  return { delta: Math.max(0, t1 - t2), err: DELTA_REL_ERR * (t1 + t2) }
+}
+
+const deltaAdd = (r: number, s: number, eps: number): DeltaValue => {
+  if (r >= 1) return deltaRemove(r, s, eps)
+  const em1n = Math.expm1(-eps)
+  if (em1n + r <= 0) return { delta: 0, err: 0 }
+  const x = s * s * Math.log((em1n + r) / r) + 0.5
+  const e = Math.exp(eps)
+  const t1 = (r * e - Math.expm1(eps)) * normalCdf(x / s)
+  const t2 = r * e * normalCdf((x - 1) / s)
+  return { delta: Math.max(0, t1 - t2), err: DELTA_REL_ERR * (t1 + t2) }
+}
+
+/** Privacy loss of the remove pair at output x. */
+const lossRemove = (r: number, s: number, x: number): number =>
+  r >= 1 ? (2 * x - 1) / (2 * s * s) : logAddExp(Math.log1p(-r), Math.log(r) + (2 * x - 1) / (2 * s * s))
+
+/** Grid range [epsLo, epsHi] (in eps) covering all but ~Phibar(TAIL_Z) of the mass. */
+const rangeOf = (c: Component, direction: "remove" | "add"): readonly [number, number] => {
+  const { rate: r, sigma: s } = c
+  if (r >= 1 || direction === "remove") {
+    const hi = lossRemove(r, s, 1 + TAIL_Z * s)
+    const lo = r >= 1 ? lossRemove(r, s, 1 - TAIL_Z * s) : Math.log1p(-r)
+    return [lo, hi]
+  }
+  return [-lossRemove(r, s, TAIL_Z * s), -Math.log1p(-r)]
+}
+
+/**
+ * Connect-the-dots PMF of a weighted sum of subsampled-Gaussian pairs (the delta curves of
+ * a mixture over a revealed label add up, so the sum is itself a valid delta curve).
+ */
+export const connectTheDots = (
+  components: ReadonlyArray<Component>,
+  direction: "remove" | "add",
+  h: number = DEFAULT_VALUE_DISCRETIZATION
+): PldPmf => {
+  let epsLo = Infinity
+  let epsHi = -Infinity
+  for (const c of components) {
+    const [a, b] = rangeOf(c, direction)
+    epsLo = Math.min(epsLo, a)
+    epsHi = Math.max(epsHi, b)
+  }
+  const lo = Math.floor(epsLo / h)
+  const hi = Math.max(lo + 1, Math.ceil(epsHi / h))
+  const n = hi - lo + 1
+  const delta = new Float64Array(n)
+  const err = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    const eps = (lo + j) * h
+    let d = 0
+    let e = 0
+    for (const c of components) {
+      const v = direction === "remove" ? deltaRemove(c.rate, c.sigma, eps) : deltaAdd(c.rate, c.sigma, eps)
+      d += c.weight * v.delta
+      e += c.weight * v.err
+    }
+    delta[j] = d
+    err[j] = e + 1e-16 * d
+  }
+  // Slopes of the chords and their error bounds; S_{-1} = (1 - delta_0)/x_0, S_{n-1} = 0.
+  const x = (j: number) => Math.exp((lo + j) * h)
+  const slope = new Float64Array(n + 1)
+  const slopeErr = new Float64Array(n + 1)
+  const x0 = x(0)
+  slope[0] = Math.min(1, (1 - (delta[0] ?? 0)) / x0)
+  slopeErr[0] = ((err[0] ?? 0) + 1e-16) / x0
+  for (let j = 0; j + 1 < n; j++) {
+    const dx = x(j + 1) - x(j)
+    slope[j + 1] = ((delta[j] ?? 0) - (delta[j + 1] ?? 0)) / dx
+    slopeErr[j + 1] = ((err[j] ?? 0) + (err[j + 1] ?? 0) + 1e-16 * (delta[j] ?? 0)) / dx
+  }
+  slope[n] = 0
+  slopeErr[n] = 0
+  const masses = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    const m = x(j) * ((slope[j] ?? 0) - (slope[j + 1] ?? 0))
+    const me = x(j) * ((slopeErr[j] ?? 0) + (slopeErr[j + 1] ?? 0)) * (1 + 1e-15)
+    masses[j] = Math.max(0, m) + me
+  }
+  return { h, lo, masses, infinityMass: (delta[n - 1] ?? 0) + (err[n - 1] ?? 0) }
+}
+
+/**
+ * The PLD of the swapped pair (Q, P) from that of (P, Q): mass m at loss l becomes mass
+ * m e^{-l} at loss -l, and Q's mass where P has none (1 - sum m e^{-l}) goes to +infinity.
+ * If the discrete pair dominates the mechanism's pair, the swapped discrete pair dominates the
+ * swapped mechanism pair (same post-processing), so this gives the "add" direction without
+ * differencing delta at very negative epsilon.
+ */
+export const swapPmf = (pmf: PldPmf): PldPmf => {
+  const n = pmf.masses.length
+  const masses = new Float64Array(n)
+  let q = 0
+  for (let i = 0; i < n; i++) {
+    const m = (pmf.masses[n - 1 - i] ?? 0) * Math.exp((pmf.lo + n - 1 - i) * pmf.h * -1)
+    masses[i] = m
+    q += m
+  }
+  return { h: pmf.h, lo: -(pmf.lo + n - 1), masses, infinityMass: Math.max(0, 1 - q) }
+}
+
+/** PLD pair of the Gaussian mechanism (noise multiplier sigma, sensitivity 1). */
+export const gaussianPld = (sigma: number, h: number = DEFAULT_VALUE_DISCRETIZATION): PldPair => {
+  const pmf = connectTheDots([{ weight: 1, rate: 1, sigma }], "remove", h)
+  return { remove: pmf, add: pmf }
+}
+
+/** PLD pair of the Poisson-subsampled Gaussian (rate q, noise multiplier sigma). */
+export const poissonGaussianPld = (q: number, sigma: number, h: number = DEFAULT_VALUE_DISCRETIZATION): PldPair => {
+  if (q >= 1) return gaussianPld(sigma, h)
+  const remove = connectTheDots([{ weight: 1, rate: q, sigma }], "remove", h)
+  return { remove, add: swapPmf(remove) }
+}
+
+/** log of the Binomial(n, p) pmf at k, by log Gamma (Lanczos). */
+const logBinomPmf = (n: number, p: number, k: number, lg: (x: number) => number): number =>
+  lg(n + 1) - lg(k + 1) - lg(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p)
+
+/**
+ * Mixture components dominating one step of truncated Poisson subsampling.
+ *
+ * Each record joins with probability q; a batch above the cap B keeps a uniformly random
+ * B-subset. Let K ~ Binomial(N, q) be the number of OTHER sampled records (N others: the
+ * larger choice is conservative). Reveal K (a post-processing argument: the mechanism that
+ * also outputs K dominates the real one). Given K = k:
+ * - k < B: no truncation can drop anyone: the step is a Poisson-subsampled Gaussian with
+ *   rate q and sensitivity 1;
+ * - k >= B: the differing record is kept with probability B/(k+1), and when kept it displaces
+ *   a random other record, so the sum changes by g_x - g_y (norm <= 2): a subsampled Gaussian
+ *   with rate q B/(k+1) and sensitivity 2 (noise sigma/2).
+ * Since delta curves of a label-revealed mixture add, the step's curve is
+ *   P(K < B) d_{q,sigma} + sum_{k >= B} P(K = k) d_{qB/(k+1), sigma/2}.
+ * Rates for k >= B are grouped in bins (1% wide) and rounded UP to the bin's largest rate
+ * (delta grows with the rate), and the binomial tail beyond P(K = k) < 1e-32 goes to the
+ * worst (largest) truncated rate.
+ * Reproduces DP-NOTES' numbers (q N = 10, sigma 1, T 128, delta 1e-6: cap 16 -> ~5.10, cap 30 ->
+ * ~1.016). Valid for add/remove; replace-one is refused upstream.
+ */
+export const truncatedPoissonComponents = (
+  datasetSize: number,
+  batchCap: number,
+  q: number,
+  sigma: number,
+  lg: (x: number) => number
+): ReadonlyArray<Component> => {
+  const n = datasetSize
+  const mean = n * q
+  const sd = Math.sqrt(Math.max(mean * (1 - q), 1e-300))
+  // P(K < B), summed from the mode outward in linear space relative to the mode.
+  const pmf = (k: number) => Math.exp(logBinomPmf(n, q, k, lg))
+  // Last k with P(K = k) >= 1e-32; what lies beyond (< 1e-28 in total) goes to the worst bin.
+  let kMax = Math.max(batchCap, Math.ceil(mean))
+  while (kMax < n && pmf(kMax + 1) >= 1e-32) kMax++
+  let below = 0
+  const bLo = Math.max(0, Math.floor(mean - 40 * sd - 40))
+  if (batchCap > n) return [{ weight: 1, rate: q, sigma }]
+  for (let k = bLo; k < Math.min(batchCap, kMax + 1); k++) below += pmf(k)
+  below = Math.min(1, below)
+  const comps: Array<Component> = []
+  if (below > 0) comps.push({ weight: below, rate: q, sigma })
+  // Bins in k >= B where the rate q B/(k+1) changes by at most 1% (rounded up to the largest).
+  let k = batchCap
+  let accounted = below
+  while (k <= kMax) {
+    const rateHi = (q * batchCap) / (k + 1)
+    const kEnd = Math.min(kMax, Math.max(k, Math.floor((k + 1) * 1.01) - 1))
+    let w = 0
+    for (let j = k; j <= kEnd; j++) w += pmf(j)
+    if (w > 0) comps.push({ weight: w, rate: rateHi, sigma: sigma / 2 })
+    accounted += w
+    k = kEnd + 1
+  }
+  // Mass not covered (numerical remainder and the far upper tail) at the worst truncated rate.
+  const rest = Math.max(0, 1 - accounted)
+  if (rest > 0) comps.push({ weight: rest, rate: (q * batchCap) / (batchCap + 1), sigma: sigma / 2 })
+  return comps
+}
+
+/** hockey-stick delta(eps) of a discretized PLD (an upper bound when the PMF is). */
+export const pmfDelta = (pmf: PldPmf, epsilon: number): number => {
+  let d = pmf.infinityMass
+  const start = Math.max(0, Math.floor(epsilon / pmf.h) - pmf.lo + 1)
+  for (let i = start; i < pmf.masses.length; i++) {
+    const l = (pmf.lo + i) * pmf.h
+    if (l > epsilon) d += (pmf.masses[i] ?? 0) * -Math.expm1(epsilon - l)
+  }
+  return Math.min(1, d)
+}
+
+/** Smallest epsilon >= 0 with delta(epsilon) <= delta (Infinity if none). */
+export const pmfEpsilon = (pmf: PldPmf, delta: number): number => {
+  if (pmf.infinityMass > delta) return Infinity
+  if (pmfDelta(pmf, 0) <= delta) return 0
+  let lo = 0
+  let hi = Math.max(1e-9, (pmf.lo + pmf.masses.length) * pmf.h)
+  while (pmfDelta(pmf, hi) > delta) hi *= 2
+  for (let it = 0; it < 200 && hi - lo > 1e-12 * Math.max(1, hi); it++) {
+    const mid = 0.5 * (lo + hi)
+    if (pmfDelta(pmf, mid) > delta) lo = mid
+    else hi = mid
+  }
+  return hi
+}
