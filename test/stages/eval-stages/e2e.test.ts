@@ -27,6 +27,8 @@ describe("evaluation stages end to end (micro)", () => {
 
     const ev = Schema.decodeUnknownSync(Evaluation)(JSON.parse(readFileSync(join(dir("evaluate"), "evaluation.json"), "utf8")))
     console.log("evaluation", JSON.stringify(ev.models))
+    expect(ev.sequences).toBe(256)
+    expect(ev.availableSequences).toBeGreaterThan(256)
     for (const m of [ev.models.dp, ev.models.nonPrivate, ev.models.unigram]) {
       expect(Number.isFinite(m.meanLoss)).toBe(true)
       expect(m.meanLoss).toBeGreaterThan(0)

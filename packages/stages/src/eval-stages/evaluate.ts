@@ -21,10 +21,20 @@ import { Artifact, Progress, Stage } from "@dpipe/dsl"
 import { Sequences } from "@dpipe/stages/data-stages/tables"
 import { ModelConfig } from "@dpipe/stages/model/gemma"
 import { lossMetrics, type LossSummary, unigramNegLogProbs } from "./metrics.ts"
-import { checkVocabulary, fail, loadModel, readSequences, readTokenizer, tokenByteLengths, tokenLosses } from "./models.ts"
+import { checkVocabulary, fail, loadModel, readSequences, readTokenizer, type SequenceSet, tokenByteLengths, tokenLosses } from "./models.ts"
 import { EvalPerf, Evaluation, EvaluateConfig, type ModelEvaluation } from "./tables.ts"
 
 const NAME = "evaluate"
+
+/** `n` sequences spread evenly over the set (every user region of the table is represented). */
+const evenlySpaced = (set: SequenceSet, n: number): SequenceSet => {
+  const tokens = new Int32Array(n * set.seqLen)
+  for (let i = 0; i < n; i++) {
+    const src = Math.floor((i * set.count) / n)
+    tokens.set(set.tokens.subarray(src * set.seqLen, (src + 1) * set.seqLen), i * set.seqLen)
+  }
+  return { tokens, seqLen: set.seqLen, count: n }
+}
 
 const toEvaluation = (description: string, modelLabel: "dp" | "private", s: LossSummary, what: string) =>
   Effect.gen(function* () {
@@ -59,7 +69,8 @@ export const evaluate = Stage.make({
       const progress = yield* Progress
       const tok = yield* readTokenizer(NAME, inputs.tokenizer)
       const V = tok.vocabSize
-      const evalSet = yield* readSequences(NAME, "eval_sequences", inputs.eval_sequences, config.maxSequences)
+      const allEval = yield* readSequences(NAME, "eval_sequences", inputs.eval_sequences)
+      const evalSet = config.maxSequences === undefined || config.maxSequences >= allEval.count ? allEval : evenlySpaced(allEval, config.maxSequences)
       yield* checkVocabulary(NAME, "eval_sequences", evalSet.tokens, V)
       const S = evalSet.seqLen
       const N = evalSet.count
@@ -119,7 +130,7 @@ export const evaluate = Stage.make({
           })
         )
 
-      yield* progress.info(`${NAME}: ${N} eval sequences of ${S} tokens (${tokens} scored tokens, ${bytes} bytes); unigram fitted on ${trainTokens} training tokens`)
+      yield* progress.info(`${NAME}: ${N} of ${allEval.count} eval sequences of ${S} tokens (${tokens} scored tokens, ${bytes} bytes); unigram fitted on ${trainTokens} training tokens`)
       const dpNats = yield* scoreModel("dp", inputs.dp_model, inputs.dp_weights, 0)
       const npNats = yield* scoreModel("non-private", inputs.baseline_model, inputs.baseline_weights, N)
       const summary = (totalNats: number): LossSummary => ({ tokens, bytes, totalNats })
@@ -128,6 +139,7 @@ export const evaluate = Stage.make({
         label: "private",
         note: "Held-out metrics on private eval users' data, computed without noise: private (DP-NOTES guard 6), even for the DP model, whose weights alone are DP. The unigram baseline is fitted on the private training sequences.",
         sequences: N,
+        availableSequences: allEval.count,
         seqLen: S,
         scoring: "every target position 1..S-1 whose token is not <pad>; <eos> targets are scored and decode to 0 bytes; bits per byte = total nats / ln 2 / UTF-8 bytes of the scored tokens",
         models: {

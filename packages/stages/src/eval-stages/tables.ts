@@ -24,7 +24,7 @@ export type EvalPerf = typeof EvalPerf.Type
 // ---------------------------------------------------------------------------
 
 export const EvaluateConfig = Schema.Struct({
-  /** Evaluate only the first N eval sequences (all when absent). */
+  /** Evaluate at most N eval sequences, evenly spaced over the table (all when absent). */
   maxSequences: Schema.optionalKey(PositiveInt)
 })
 export type EvaluateConfig = typeof EvaluateConfig.Type
@@ -49,8 +49,9 @@ export type ModelEvaluation = typeof ModelEvaluation.Type
 export const Evaluation = Schema.Struct({
   label: Schema.Literal("private"),
   note: Schema.String,
-  /** Eval sequences scored, and their length. */
+  /** Eval sequences scored (of `availableSequences`), and their length. */
   sequences: Schema.Int,
+  availableSequences: Schema.Int,
   seqLen: Schema.Int,
   /** What is scored: every target position (1..S-1) whose token is not <pad>; <eos> targets count (0 bytes). */
   scoring: Schema.String,
