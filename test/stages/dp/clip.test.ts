@@ -45,7 +45,7 @@ describe("per-example clipping", () => {
         const { flat, B, S, seqs } = setup(cfg)
         const naive = naivePerExample(model, flat, seqs, B, S)
         const w = uploadWeights(cfg, flat)
-        for (const strategy of ["auto", "ghost", "direct", "loop"] satisfies Array<NormStrategy>) {
+        for (const strategy of ["auto", "ghost", "direct", "loop", "grouped"] satisfies Array<NormStrategy>) {
           const tape = model.forwardBackward(w, seqs, B, S)
           const nr = perExampleSquaredNorms(tape, { strategy, byParam: true })
           for (const t of nr.direct.values()) t.dispose()
@@ -82,7 +82,7 @@ describe("per-example clipping", () => {
           for (let j = 0; j < g.length; j++) expected[j] = (expected[j] as number) + c * (g[j] as number)
         })
         const w = uploadWeights(cfg, flat)
-        for (const strategy of ["auto", "ghost", "direct", "loop"] satisfies Array<NormStrategy>) {
+        for (const strategy of ["auto", "ghost", "direct", "loop", "grouped"] satisfies Array<NormStrategy>) {
           const r = microBatchGradient(model, w, seqs, B, S, C, { strategy })
           expect(r.clipped).toBe(2)
           let num = 0
@@ -120,7 +120,7 @@ describe("per-example clipping", () => {
     const poisoned = flat.slice()
     poisoned[bad * cfg.dModel] = Number.NaN
     const C = 0.5
-    for (const strategy of ["ghost", "direct", "loop"] satisfies Array<NormStrategy>) {
+    for (const strategy of ["ghost", "direct", "loop", "grouped"] satisfies Array<NormStrategy>) {
       const w = uploadWeights(cfg, poisoned)
       const r = microBatchGradient(model, w, seqs, B, S, C, { strategy })
       disposeWeights(w)

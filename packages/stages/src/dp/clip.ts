@@ -39,9 +39,12 @@ import { disposeTape, paramLayout } from "@dpipe/stages/model/gemma"
  * - "loop": direct, but one non-batched matmul per example. On wasm only non-batched,
  *   non-transposed matmuls reach XNNPACK (~10 GFLOP/s vs ~1 for batched), so this is the
  *   fast direct method there; the per-example gradients stay in JS for the clipped sum.
+ * - "grouped": direct, all examples in ONE grouped GEMM (a depthwise convolution with
+ *   channel multiplier, which wasm runs through XNNPACK), [din, B, dout] kept in wasm for
+ *   the norms only; the clipped sum is then the book-keeping product a^T (c g).
  * - "auto": ghost when T (d + p) < d p, else loop (direct memory permitting, else ghost).
  */
-export type NormStrategy = "auto" | "ghost" | "direct" | "loop"
+export type NormStrategy = "auto" | "ghost" | "direct" | "loop" | "grouped"
 
 export interface ClipOptions {
   /** How linear layers get their per-example norms. Default "auto" (cheaper of the two). */
@@ -64,7 +67,7 @@ export interface NormResult {
   readonly loop: Map<TapeEntry, ReadonlyArray<Float32Array>>
 }
 
-const chooseMethod = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOptions): "ghost" | "direct" | "loop" => {
+const chooseMethod = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOptions): "ghost" | "direct" | "loop" | "grouped" => {
   const B = e.a.shape[0]
   const din = e.a.shape[2]
   const dout = e.g.shape[2]
@@ -72,8 +75,27 @@ const chooseMethod = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOp
   const strategy = opts.strategy ?? "auto"
   if (strategy !== "auto") return strategy
   if (bytes > (opts.directMaxBytes ?? 256 * 1024 * 1024)) return "ghost"
-  return T * din * dout <= T * T * (din + dout) ? "loop" : "ghost"
+  return T * din * dout <= T * T * (din + dout) ? AUTO_DIRECT : "ghost"
 }
+
+/** The direct method "auto" picks: per-example 2-D matmuls measured at least as fast as the grouped GEMM on the tiny shape (wasm), and they give the tied head's per-example gradients for the exact cross term in JS. */
+const AUTO_DIRECT: "loop" | "grouped" = "loop"
+
+/**
+ * ||a_i^T g_i||^2 for all examples by one grouped GEMM: C[i] = A[i] B[i] with group axis i
+ * innermost, as a depthwise convolution (input [m, 1, k, B], filter [1, k, B, n]). The
+ * orientation puts the smaller of din, dout on the channel-multiplier axis n.
+ */
+const groupedSquaredNorms = (e: TapeEntry & { kind: "linear" }): tf.Tensor1D =>
+  tf.tidy(() => {
+    const [B, T, din] = e.a.shape
+    const dout = e.g.shape[2]
+    const [x, y, m, n] = din >= dout ? [e.a, e.g, din, dout] : [e.g, e.a, dout, din]
+    const input = tf.reshape(tf.transpose(x, [2, 1, 0]), [m, 1, T, B]) as tf.Tensor4D
+    const filter = tf.reshape(tf.transpose(y, [1, 0, 2]), [1, T, B, n]) as tf.Tensor4D
+    const G = tf.reshape(tf.depthwiseConv2d(input, filter, 1, "valid"), [m, B, n])
+    return tf.sum(tf.square(G), [0, 2]) as tf.Tensor1D
+  })
 
 /**
  * Per-example a_i^T g_i [din, dout] by one 2-D matmul per example (operands uploaded from
@@ -83,7 +105,7 @@ const loopPerExample = (e: TapeEntry & { kind: "linear" }): { grads: Array<Float
   const [B, T, din] = e.a.shape
   const dout = e.g.shape[2]
   const a = e.a.dataSync() as Float32Array
-  const g = e.g.dataSync() as Float32Array
+  const g = e.gData ?? (e.g.dataSync() as Float32Array)
   const grads: Array<Float32Array> = []
   const sq = new Float32Array(B)
   const aT = new Float32Array(din * T)
@@ -146,6 +168,8 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
         const method = chooseMethod(e, T, opts)
         if (method === "loop") {
           addTo(e.name, tf.tensor1d(loopSq.get(e.name) as Float32Array))
+        } else if (method === "grouped") {
+          addTo(e.name, groupedSquaredNorms(e))
         } else if (method === "direct") {
           const G = tf.keep(perExampleLinear(e))
           direct.set(e, G)

@@ -294,7 +294,15 @@ class Constants {
  * - `embedding`: E [V, d] looked up by `tokens`; G_i = sum_t onehot(x_it)^T g_it.
  */
 export type TapeEntry =
-  | { readonly kind: "linear"; readonly name: string; readonly a: tf.Tensor3D; readonly g: tf.Tensor3D; readonly transposed: boolean }
+  | {
+      readonly kind: "linear"
+      readonly name: string
+      readonly a: tf.Tensor3D
+      readonly g: tf.Tensor3D
+      readonly transposed: boolean
+      /** `g`'s values, when they are already in JS (the loss head's logit gradient). */
+      readonly gData?: Float32Array
+    }
   | { readonly kind: "scale"; readonly name: string; readonly xhat: tf.Tensor3D; readonly g: tf.Tensor3D }
   | { readonly kind: "embedding"; readonly name: string; readonly tokens: tf.Tensor2D; readonly tokenIds: Int32Array; readonly g: tf.Tensor3D }
 
@@ -410,9 +418,10 @@ export class GemmaModel {
     if (T < 1 || T > c.contextLength) throw new RangeError(`sequence length ${S} must be in [2, ${c.contextLength + 1}]`)
     if (seqs.length !== B * S) throw new RangeError(`expected ${B * S} tokens, got ${seqs.length}`)
     const { inputs, targets } = splitInputsTargets(seqs, B, S)
-    return tf.tidy(() => {
+    // JS arrays are attached after tf.tidy (tidy walks its result, typed arrays element by element)
+    let headG: Float32Array | undefined
+    const tape = tf.tidy(() => {
       const x = tf.tensor2d(inputs, [B, T], "int32")
-      const y = tf.tensor1d(targets, "int32")
       const fw = this.forward(w, x, B, T)
       const entries: Array<TapeEntry> = []
       const d = c.dModel
@@ -421,9 +430,17 @@ export class GemmaModel {
 
       // ---- loss head: losses_i = mean_t (lse - logit[target]); dlogits = (softmax - onehot)/T
       const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
-      const { losses, probs } = crossEntropy(logits2d, targets, V, this.targetLogits(w, fw.uf2d, targets))
-      // (wasm's OneHot ignores a float32 dtype argument: build int32 and cast)
-      const gLogits = tf.mul(tf.sub(probs, tf.cast(tf.oneHot(y, V), "float32")), 1 / T)
+      const { losses, probs } = crossEntropy(logits2d, targets, V, this.targetLogits(w, fw.uf2d, targets), T)
+      // dlogits = softmax / T - onehot / T: the one-hot part is 4096 scalar updates, done in JS
+      // on the downloaded probabilities (replaces OneHot, Cast, Sub, Mul over [B*T, V]); the
+      // values stay in JS for the per-example head gradients.
+      const gData = new Float32Array(probs.dataSync() as Float32Array)
+      for (let r = 0; r < targets.length; r++) {
+        const o = r * V + (targets[r] as number)
+        gData[o] = (gData[o] as number) - 1 / T
+      }
+      headG = gData
+      const gLogits = tf.tensor2d(gData, [B * T, V], "float32")
       const uf3 = tf.reshape(fw.uf2d, [B, T, d]) as tf.Tensor3D
       const gLogits3 = tf.reshape(gLogits, [B, T, V]) as tf.Tensor3D
       entries.push({ kind: "linear", name: c.tiedEmbeddings ? "embed" : "unembed", a: uf3, g: gLogits3, transposed: c.tiedEmbeddings })
@@ -442,6 +459,9 @@ export class GemmaModel {
       entries.push({ kind: "embedding", name: "embed", tokens: x, tokenIds: inputs, g: gEmb })
       return { entries, losses: tf.mean(tf.reshape(losses, [B, T]), 1) as tf.Tensor1D, batch: B, seqLen: T }
     })
+    const head = tape.entries[0]
+    if (head === undefined || head.kind !== "linear" || headG === undefined) throw new Error("unreachable: the loss head is the first tape entry")
+    return { ...tape, entries: [{ ...head, gData: headG }, ...tape.entries.slice(1)] }
   }
 
   /** Per-example mean token loss (forward only), [B] as a Float32Array. */
@@ -453,7 +473,7 @@ export class GemmaModel {
       const fw = this.forward(w, x, B, T)
       const c = this.config
       const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
-      return tf.mean(tf.reshape(crossEntropy(logits2d, targets, c.vocabSize, this.targetLogits(w, fw.uf2d, targets)).losses, [B, T]), 1)
+      return tf.mean(tf.reshape(crossEntropy(logits2d, targets, c.vocabSize, this.targetLogits(w, fw.uf2d, targets), 1).losses, [B, T]), 1)
     })
     const out = t.dataSync() as Float32Array
     t.dispose()
@@ -533,7 +553,8 @@ export class GemmaModel {
       const n2 = this.rmsNorm(w, `layers.${l}.mlp_norm`, h)
       const gate = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#0`)) as tf.Tensor2D
       const up = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#1`)) as tf.Tensor2D
-      const s = tf.sigmoid(tf.mul(tf.mul(gate, tf.add(tf.mul(tf.square(gate), GELU_A), 1)), 2 * GELU_C))
+      // gelu_tanh via sigmoid: s = sigmoid(gate (2c + 2ca gate^2))
+      const s = tf.sigmoid(tf.mul(gate, tf.add(tf.mul(tf.square(gate), 2 * GELU_C * GELU_A), 2 * GELU_C)))
       const act = tf.mul(gate, s) // gelu_tanh(x) = x * sigmoid(2c (x + a x^3))
       const m = tf.mul(act, up)
       h = tf.add(h, tf.matMul(m, get(w, `layers.${l}.down`)))
@@ -566,9 +587,9 @@ export class GemmaModel {
     const dm = tf.matMul(dh, get(w, `layers.${l}.down^T`))
     const dact = tf.mul(dm, L.up)
     const dup = tf.mul(dm, L.act)
-    // gelu'(x) = s + x s (1 - s) 2c (1 + 3a x^2), s = sigmoid(2c (x + a x^3))
+    // gelu'(x) = s + x s (1 - s) 2c (1 + 3a x^2) = s (1 + x (1 - s) (2c + 6ca x^2)), s = sigmoid(2c (x + a x^3))
     const x2 = tf.square(L.gate)
-    const dgelu = tf.add(L.s, tf.mul(tf.mul(tf.mul(L.gate, L.s), tf.sub(1, L.s)), tf.mul(tf.add(tf.mul(x2, 3 * GELU_A), 1), 2 * GELU_C)))
+    const dgelu = tf.mul(tf.add(tf.mul(tf.mul(tf.add(tf.mul(x2, 6 * GELU_C * GELU_A), 2 * GELU_C), tf.sub(1, L.s)), L.gate), 1), L.s)
     const dgate = tf.mul(dact, dgelu)
     const ggu = tf.concat([dgate, dup], 1) as tf.Tensor2D
     entries.push({ kind: "linear", name: `layers.${l}.gate_up`, a: tf.reshape(L.n2.u, [B, T, d]), g: tf.reshape(ggu, [B, T, 2 * f]), transposed: false })
@@ -631,16 +652,16 @@ interface LayerCache {
 }
 
 /**
- * Row-wise cross-entropy with integer targets: losses [BT] and softmax probabilities [BT, V].
- * `targetLogits` (the raw logits at the targets, from JS) avoids a gather over [BT * V].
+ * Row-wise cross-entropy with integer targets: losses [BT] and softmax probabilities / `probScale`
+ * [BT, V]. `targetLogits` (the raw logits at the targets, from JS) avoids a gather over [BT * V].
  */
-const crossEntropy = (logits: tf.Tensor, targets: Int32Array, V: number, targetLogits: Float32Array | undefined) => {
+const crossEntropy = (logits: tf.Tensor, targets: Int32Array, V: number, targetLogits: Float32Array | undefined, probScale: number) => {
   const n = targets.length
   const mx = tf.max(logits, 1, true)
   const shifted = tf.sub(logits, mx)
   const e = tf.exp(shifted)
   const se = tf.sum(e, 1, true)
-  const probs = tf.div(e, se)
+  const probs = tf.div(e, probScale === 1 ? se : tf.mul(se, probScale))
   if (targetLogits !== undefined) {
     const tl = tf.sub(tf.tensor1d(targetLogits, "float32"), tf.reshape(mx, [n]))
     return { losses: tf.sub(tf.reshape(tf.log(se), [n]), tl), probs }
