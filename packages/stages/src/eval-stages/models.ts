@@ -162,8 +162,10 @@ export const greedyDecode = (m: LoadedModel, prompts: ReadonlyArray<Int32Array>,
       if ((prompts[i]?.length ?? 0) < 1) return yield* fail(`greedy decoding with the ${m.name} model: prompt ${i} is empty`)
       if (need > m.config.contextLength) return yield* fail(`greedy decoding with the ${m.name} model: prompt ${i} (${prompts[i]?.length} tokens) plus ${lengths[i]} new tokens exceeds the context of ${m.config.contextLength + 1}; use fewer prefix or suffix tokens`)
     }
+    // Batches of similar total length waste less on padding.
+    const order = prompts.map((_, i) => i).sort((a, b) => (prompts[a]?.length ?? 0) + (lengths[a] ?? 0) - (prompts[b]?.length ?? 0) - (lengths[b] ?? 0) || a - b)
     for (let s = 0; s < prompts.length; s += microBatch) {
-      const rows = Array.from({ length: Math.min(microBatch, prompts.length - s) }, (_, k) => s + k)
+      const rows = order.slice(s, s + microBatch)
       const steps = Math.max(0, ...rows.map((i) => lengths[i] ?? 0))
       for (let step = 0; step < steps; step++) {
         const active = rows.filter((i) => step < (lengths[i] ?? 0))
