@@ -1,5 +1,7 @@
 /** The evaluation arithmetic against hand-made examples and naive implementations. */
 import { describe, expect, it } from "vitest"
+import { Schema } from "effect"
+import { EvalPerf, EvaluateConfig, MemorizationConfig } from "@dpipe/stages/eval-stages/index"
 import { indexOfTokens, levenshtein, log2NormalCdf, logErfc, lossMetrics, normalFitExposure, normalizedEditDistance, rankAmong, sampledExposure, unigramNegLogProbs } from "@dpipe/stages/eval-stages/metrics"
 import { sampleIndices } from "@dpipe/stages/eval-stages/memorization"
 import { keyedStream } from "@dpipe/stages/random/keyed-random"
@@ -101,5 +103,15 @@ describe("keyed sampling", () => {
     expect(new Set(a).size).toBe(10)
     for (const x of a) expect(pool).toContain(x)
     expect(sampleIndices(pool, 80, keyedStream(key, "s", 0)).length).toBe(50)
+  })
+})
+
+describe("configs", () => {
+  it("decode with defaults and reject unusable values with a message", () => {
+    expect(Schema.decodeUnknownSync(MemorizationConfig)({})).toEqual({ candidates: 100, extraction: { sampleSize: 64, editThreshold: 0.1, maxDuplicated: 64 } })
+    expect(() => Schema.decodeUnknownSync(MemorizationConfig)({ candidates: 1 })).toThrow(/must be an integer >= 2/)
+    expect(() => Schema.decodeUnknownSync(MemorizationConfig)({ extraction: { editThreshold: 1.5 } })).toThrow()
+    expect(Schema.decodeUnknownSync(EvaluateConfig)({})).toEqual({})
+    expect(Schema.decodeUnknownSync(EvalPerf)({})).toEqual({ backend: "wasm", microBatchSize: 32 })
   })
 })

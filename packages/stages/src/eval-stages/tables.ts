@@ -87,7 +87,7 @@ export const ExtractionSettings = Schema.Struct({
 
 export const MemorizationConfig = Schema.Struct({
   /** Random candidate secrets M of the canary format (the exposure estimate's resolution is log2(M+1) bits). */
-  candidates: PositiveInt.pipe(withDefault(100)),
+  candidates: Schema.Int.check(Schema.makeFilter((n) => (n >= 2 ? undefined : `must be an integer >= 2 (the normal fit needs a spread; 100 to 1000 is usual), got ${n}`))).pipe(withDefault(100)),
   extraction: ExtractionSettings.pipe(withDefault({}))
 })
 export type MemorizationConfig = typeof MemorizationConfig.Type
