@@ -46,13 +46,15 @@ const PAGE_PROBE = `(() => {
   })
   const eps = document.querySelector("#table-privacy-statement [data-epsilon]")
   const paragraph = document.querySelector("#table-privacy-statement .statement-text")
-  const canaries = Array.from(document.querySelectorAll("table[data-table=canaries] tbody tr")).map((r) => Array.from(r.children).map((c) => c.innerText))
+  const evaluation = Array.from(document.querySelectorAll("table[data-table=evaluation] tbody tr")).map((r) => Array.from(r.children).map((c) => c.innerText))
+  const notes = Array.from(document.querySelectorAll("#table-memorization p.note")).map((p) => p.innerText)
   return {
     charts,
     blocks,
     epsilon: { text: eps ? eps.innerText : "", value: eps ? eps.getAttribute("data-epsilon") || "" : "", visible: visible(eps) },
     paragraph: paragraph ? paragraph.innerText : "",
-    canaries,
+    evaluation,
+    notes,
     injected: document.querySelectorAll("script, img, iframe, object, embed").length,
     pwned: typeof window.__pwned === "undefined" ? null : String(window.__pwned)
   }
@@ -73,7 +75,8 @@ const Probe = Schema.Struct({
   blocks: Schema.Array(Schema.Struct({ id: Schema.String, label: Schema.String, badge: Schema.String, visible: Schema.Boolean })),
   epsilon: Schema.Struct({ text: Schema.String, value: Schema.String, visible: Schema.Boolean }),
   paragraph: Schema.String,
-  canaries: Schema.Array(Schema.Array(Schema.String)),
+  evaluation: Schema.Array(Schema.Array(Schema.String)),
+  notes: Schema.Array(Schema.String),
   injected: Schema.Number,
   pwned: Schema.NullOr(Schema.String)
 })
@@ -158,7 +161,10 @@ describe("report.html in headless Chromium", () => {
     // Hostile strings are text: shown literally, never executed or parsed as markup.
     expect(probe.pwned).toBeNull()
     expect(probe.injected).toBe(0)
-    expect(probe.canaries.some((r) => r[0] === HOSTILE.id && r[1] === HOSTILE.secret)).toBe(true)
+    expect(probe.evaluation.map((r) => r[0])).toEqual(["DP-SGD", "non-private", "unigram"])
+    expect(probe.evaluation[0]![1]).toBe(`DP-SGD model ${HOSTILE.secret}`)
+    expect(probe.notes.some((n) => n.includes(`greedy ${HOSTILE.id}`))).toBe(true)
+    expect(probe.notes.some((n) => n.includes(`note ${HOSTILE.set}`))).toBe(true)
 
     // Self-contained: the page loaded nothing but itself, and logged nothing.
     expect(requests).toEqual([pathToFileURL(reportPath).href])

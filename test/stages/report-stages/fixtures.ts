@@ -1,6 +1,7 @@
 /** Synthetic inputs for the report-stage tests: plans, metrics, evaluation, memorization. */
 import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/stages/accounting/events"
-import type { Evaluation, Memorization } from "@dpipe/stages/report-stages/index"
+import type { Evaluation, Memorization } from "@dpipe/stages/eval-stages/tables"
+import { statementText, type PrivacyStatement } from "@dpipe/stages/report-stages/index"
 import type { ExecutionPlan } from "@dpipe/stages/training-stages/config"
 import type { TrainMetricsRow } from "@dpipe/stages/training-stages/tables"
 
@@ -73,12 +74,6 @@ export const metricsRows = (steps: number, opts: { start?: number; end?: number;
     }
   })
 
-export const evaluation: Evaluation = {
-  dp: { loss: 4.1, perplexity: Math.exp(4.1), bitsPerByte: 2.05, tokens: 5000, bytes: 14000 },
-  nonPrivate: { loss: 3.4, perplexity: Math.exp(3.4), bitsPerByte: 1.7, tokens: 5000, bytes: 14000 },
-  unigram: { loss: 5.3, perplexity: Math.exp(5.3), bitsPerByte: 2.65, tokens: 5000, bytes: 14000 }
-}
-
 /** Hostile strings, as e-mail-derived text could contain. */
 export const HOSTILE = {
   secret: `<script>window.__pwned = 1</script>"'&`,
@@ -87,20 +82,91 @@ export const HOSTILE = {
   title: `run <b>bold</b> & "quoted"`
 } as const
 
+const model = (description: string, meanLoss: number, bitsPerByte: number, modelLabel: "dp" | "private") => ({
+  description,
+  modelLabel,
+  meanLoss,
+  perplexity: Math.exp(meanLoss),
+  bitsPerToken: meanLoss / Math.LN2,
+  bitsPerByte,
+  totalNats: meanLoss * 5000,
+  tokens: 5000,
+  bytes: 14000
+})
+
+/** An evaluate-stage output (eval-stages/tables.ts shape). */
+export const evaluation: Evaluation = {
+  label: "private",
+  note: `held-out users only ${HOSTILE.id}`,
+  sequences: 40,
+  availableSequences: 40,
+  seqLen: 128,
+  scoring: "every non-pad target position",
+  models: {
+    dp: model(`DP-SGD model ${HOSTILE.secret}`, 4.1, 2.05, "dp"),
+    nonPrivate: model("non-private baseline", 3.4, 1.7, "private"),
+    unigram: model("add-one unigram", 5.3, 2.65, "private")
+  },
+  unigram: { smoothing: "add-one", trainTokens: 100000, vocabSize: 300 }
+}
+
+const group = (repeats: number, dp: number, np: number) => ({
+  dp: { repeats, canaries: 2, meanExposure: dp, maxExposure: dp + 0.5, meanExposureNormalFit: dp + 1, meanRank: 40, secretsExtracted: 0 },
+  np: { repeats, canaries: 2, meanExposure: np, maxExposure: Math.min(6.66, np + 0.5), meanExposureNormalFit: np + 3, meanRank: 3, secretsExtracted: repeats > 4 ? 1 : 0 }
+})
+const groups = [group(1, 0.8, 2.1), group(4, 1.2, 5.9), group(16, 1.9, 6.6)]
+const counts = (attempts: number, exact: number, approximate: number) => ({ attempts, exact, approximate, exactRate: exact / attempts, approximateRate: approximate / attempts })
+
+/** A memorization-stage output (eval-stages/tables.ts shape). */
 export const memorization: Memorization = {
-  maxExposure: 13.3,
-  canaries: [
-    { id: "canary-0", repetitions: 1, secret: "my pin is 4821", dp: 0.8, nonPrivate: 2.1 },
-    { id: HOSTILE.id, repetitions: 4, secret: HOSTILE.secret, dp: 1.2, nonPrivate: 7.9 },
-    { id: "canary-2", repetitions: 16, secret: "ssn 078-05-1120", dp: 1.9, nonPrivate: 12.6 }
-  ],
-  byRepetition: [
-    { repetitions: 1, canaries: 1, dp: 0.8, nonPrivate: 2.1 },
-    { repetitions: 4, canaries: 1, dp: 1.2, nonPrivate: 7.9 },
-    { repetitions: 16, canaries: 1, dp: 1.9, nonPrivate: 12.6 }
-  ],
-  extraction: [
-    { set: "training", prefixTokens: 16, suffixTokens: 16, dp: { samples: 100, exact: 0, approximate: 0.01 }, nonPrivate: { samples: 100, exact: 0.03, approximate: 0.08 } },
-    { set: HOSTILE.set, dp: { samples: 50, exact: 0.02, approximate: 0.04 }, nonPrivate: { samples: 50, exact: 0.3, approximate: 0.42 } }
-  ]
+  label: "private",
+  note: `note ${HOSTILE.set}`,
+  canaries: {
+    count: 6,
+    candidates: 100,
+    secretSpaceSize: 1e12,
+    maxMeasurableExposure: Math.log2(101),
+    log2SecretSpace: Math.log2(1e12),
+    estimator: `rank ${HOSTILE.secret}`,
+    models: {
+      dp: { meanExposure: (0.8 + 1.2 + 1.9) / 3, byRepeats: groups.map((g) => g.dp) },
+      nonPrivate: { meanExposure: (2.1 + 5.9 + 6.6) / 3, byRepeats: groups.map((g) => g.np) }
+    }
+  },
+  extraction: {
+    prefixTokens: 64,
+    suffixTokens: 63,
+    editThreshold: 0.1,
+    method: `greedy ${HOSTILE.id}`,
+    sampled: { sequences: 64, models: { dp: counts(64, 0, 1), nonPrivate: counts(64, 2, 5) } },
+    duplicated: { sequences: 20, canarySequences: 12, repeatedSequences: 8, models: { dp: counts(20, 1, 2), nonPrivate: counts(20, 9, 12) } },
+    canarySecrets: { attempts: 6, method: "greedy from a training context", models: { dp: counts(6, 0, 0), nonPrivate: counts(6, 2, 2) } }
+  }
+}
+
+/**
+ * A statement with fixed accountant figures (for rendering tests that should not depend
+ * on the accountants; the statement tests check the figures themselves).
+ */
+export const fixedStatement = (over: { epsilon?: number; rdp?: PrivacyStatement["rdp"]; steps?: number } = {}): PrivacyStatement => {
+  const plan = poissonPlan({ q: 0.05, sigma: 2, steps: over.steps ?? 12 })
+  const epsilon = over.epsilon ?? 0.4142302724
+  const body: Omit<PrivacyStatement, "text"> = {
+    unit: "sequence",
+    sequenceTokens: 128,
+    neighbouring: "add_remove",
+    sampling: { method: "poisson", samplingRate: plan.samplingRate, expectedBatchSize: plan.expectedBatchSize, datasetSize: plan.datasetSize },
+    noiseMultiplier: plan.noiseMultiplier,
+    clipNorm: plan.clipNorm,
+    noiseStd: plan.noiseStd,
+    steps: plan.stepsDone,
+    plannedSteps: plan.steps,
+    delta: 1e-5,
+    epsilon,
+    accountant: "pld",
+    pld: { epsilon },
+    rdp: over.rdp ?? { _tag: "Computed", epsilon: 0.504, order: 22 },
+    event: plan.event
+  }
+  return { ...body, text: statementText(body) }
 }

@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest"
-import { Result, Schema } from "effect"
-import { computeStatement, formatEpsilon, renderReport, ReportSummary, type ReportInput } from "@dpipe/stages/report-stages/index"
-import { evaluation, HOSTILE, memorization, metricsRows, poissonPlan } from "./fixtures.ts"
+import { Schema } from "effect"
+import { formatEpsilon, renderReport, ReportSummary, type ReportInput } from "@dpipe/stages/report-stages/index"
+import { evaluation, fixedStatement, HOSTILE, memorization, metricsRows } from "./fixtures.ts"
 
-const statement = Result.getOrThrow(
-  Result.mapError(computeStatement({ plan: poissonPlan({ q: 0.05, sigma: 2, steps: 12 }), sequenceTokens: 128, delta: 1e-5 }), (m) => new Error(m))
-)
+const statement = fixedStatement()
 
 const input = (over: Partial<ReportInput> = {}): ReportInput => ({
   title: HOSTILE.title,
@@ -41,8 +39,9 @@ describe("report rendering", () => {
     expect(html).not.toContain(HOSTILE.secret)
     expect(html).not.toContain(HOSTILE.id)
     expect(html).not.toContain(HOSTILE.set)
-    expect(html).toContain("&lt;script&gt;window.__pwned = 1&lt;/script&gt;&quot;&#39;&amp;")
-    expect(html).toContain("&quot;&gt;&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt;")
+    expect(html).toContain("DP-SGD model &lt;script&gt;window.__pwned = 1&lt;/script&gt;&quot;&#39;&amp;")
+    expect(html).toContain("greedy &quot;&gt;&lt;img src=x onerror=&quot;window.__pwned=2&quot;&gt;")
+    expect(html).toContain("note &lt;/table&gt;&lt;svg onload=&quot;window.__pwned=3&quot;&gt;")
     expect(html).toContain("<title>run &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;</title>")
     // Only the elements the renderer writes appear.
     const allowed = new Set(["html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "span", "strong", "table", "thead", "tbody", "tr", "th", "td", "figure", "figcaption", "svg", "g", "line", "text", "path", "circle", "rect", "code"])
@@ -89,25 +88,53 @@ describe("report rendering", () => {
   })
 
   it("summarizes epsilon, eval losses, exposure and extraction as finite numbers or null", () => {
-    const { summary } = renderReport(input({ evaluation: { ...evaluation, unigram: { loss: Number.NaN, perplexity: Number.NaN, bitsPerByte: 2.6 } } }))
+    const nanUnigram = { ...evaluation, models: { ...evaluation.models, unigram: { ...evaluation.models.unigram, meanLoss: Number.NaN } } }
+    const { summary } = renderReport(input({ evaluation: nanUnigram }))
     expect(summary.epsilon).toBe(statement.epsilon)
     expect(summary.epsilonRdp).toBe(statement.rdp._tag === "Computed" ? statement.rdp.epsilon : null)
     expect(summary.evalLoss).toEqual({ dp: 4.1, nonPrivate: 3.4, unigram: null })
+    expect(summary.bitsPerByte).toEqual({ dp: 2.05, nonPrivate: 1.7, unigram: 2.65 })
     expect(summary.exposure.dp).toBeCloseTo((0.8 + 1.2 + 1.9) / 3, 12)
-    expect(summary.exposure.nonPrivate).toBeCloseTo((2.1 + 7.9 + 12.6) / 3, 12)
-    expect(summary.exposure.mostRepeated).toEqual({ repetitions: 16, dp: 1.9, nonPrivate: 12.6 })
-    expect(summary.extractionExact.dp).toBeCloseTo((0 * 100 + 0.02 * 50) / 150, 12)
-    expect(summary.extractionExact.nonPrivate).toBeCloseTo((0.03 * 100 + 0.3 * 50) / 150, 12)
+    expect(summary.exposure.nonPrivate).toBeCloseTo((2.1 + 5.9 + 6.6) / 3, 12)
+    expect(summary.exposure.maxMeasurable).toBeCloseTo(Math.log2(101), 12)
+    expect(summary.exposure.mostRepeated).toEqual({ repeats: 16, dp: 1.9, nonPrivate: 6.6 })
+    expect(summary.extractionExact).toEqual({ sampled: { dp: 0, nonPrivate: 2 / 64 }, duplicated: { dp: 1 / 20, nonPrivate: 9 / 20 } })
     expect(summary.finalTrainLoss.dp).toBeCloseTo(3.2, 12)
     expect(() => Schema.encodeUnknownSync(ReportSummary)(summary)).not.toThrow()
   })
 
-  it("copes with empty inputs (no canaries, no extraction, one step)", () => {
-    const { html, summary } = renderReport(input({ memorization: { canaries: [], byRepetition: [], extraction: [] }, dpMetrics: metricsRows(1), baselineMetrics: [] }))
-    expect(summary.exposure).toEqual({ dp: null, nonPrivate: null, mostRepeated: null })
-    expect(summary.extractionExact).toEqual({ dp: null, nonPrivate: null })
+  it("merges the exposure groups of both models by repeat count in the table", () => {
+    const { html } = renderReport(input())
+    const rows = [...html.matchAll(/<table data-table="exposure">.*?<\/table>/gs)][0]![0]
+    const firstCells = [...rows.matchAll(/<tr><th scope="row">([^<]*)<\/th><td>[^<]*<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[2], m[3]])
+    expect(firstCells).toEqual([
+      ["1", "0.8", "2.1"],
+      ["4", "1.2", "5.9"],
+      ["16", "1.9", "6.6"]
+    ])
+    expect(html).toContain("0% (0/64)")
+    expect(html).toContain("45% (9/20)")
+  })
+
+  it("copes with empty inputs (no canaries, no extraction attempts, one step)", () => {
+    const none = { attempts: 0, exact: 0, approximate: 0, exactRate: Number.NaN, approximateRate: Number.NaN }
+    const empty = {
+      ...memorization,
+      canaries: { ...memorization.canaries, count: 0, models: { dp: { meanExposure: Number.NaN, byRepeats: [] }, nonPrivate: { meanExposure: Number.NaN, byRepeats: [] } } },
+      extraction: {
+        ...memorization.extraction,
+        sampled: { sequences: 0, models: { dp: none, nonPrivate: none } },
+        duplicated: { sequences: 0, canarySequences: 0, repeatedSequences: 0, models: { dp: none, nonPrivate: none } },
+        canarySecrets: { attempts: 0, method: "", models: { dp: none, nonPrivate: none } }
+      }
+    }
+    const { html, summary } = renderReport(input({ memorization: empty, dpMetrics: metricsRows(1), baselineMetrics: [] }))
+    expect(summary.exposure).toEqual({ dp: null, nonPrivate: null, maxMeasurable: Math.log2(101), mostRepeated: null })
+    expect(summary.extractionExact).toEqual({ sampled: { dp: null, nonPrivate: null }, duplicated: { dp: null, nonPrivate: null } })
     expect(summary.finalTrainLoss.nonPrivate).toBeNull()
     expect(html).toMatch(/<svg [^>]*data-chart="loss"/)
+    expect(html).not.toMatch(/NaN/)
+    expect(() => Schema.encodeUnknownSync(ReportSummary)(summary)).not.toThrow()
   })
 
   it("downsamples long runs", () => {

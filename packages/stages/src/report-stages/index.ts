@@ -4,17 +4,7 @@
  * pure functions behind them (for tests and the CLI).
  */
 export { escapeHtml } from "./html.ts"
-export { DEFAULT_LABELS, renderReport, summarize, type MetricsRow, type ReportInput, type ReportLabels } from "./render.ts"
+export { DEFAULT_LABELS, exposureByRepeats, renderReport, summarize, type MetricsRow, type ReportInput, type ReportLabels } from "./render.ts"
 export { report, ReportConfig, ReportPerf } from "./report.ts"
-export {
-  CanaryExposure,
-  Evaluation,
-  ExposureByRepetition,
-  Extraction,
-  Memorization,
-  ModelEvaluation,
-  PrivacyStatement,
-  RdpResult,
-  ReportSummary
-} from "./schemas.ts"
+export { PrivacyStatement, RdpResult, ReportSummary } from "./schemas.ts"
 export { computeStatement, formatDelta, formatEpsilon, planEvent, privacyStatement, StatementConfig, statementText } from "./statement.ts"

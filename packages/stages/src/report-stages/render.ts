@@ -12,7 +12,8 @@
  */
 import type { PrivacyLabel } from "@dpipe/dsl"
 import { el, fragment, raw, type Child, type Html } from "./html.ts"
-import type { Evaluation, Memorization, ModelEvaluation, PrivacyStatement, ReportSummary } from "./schemas.ts"
+import type { Evaluation, Memorization, ModelEvaluation } from "@dpipe/stages/eval-stages/tables"
+import type { PrivacyStatement, ReportSummary } from "./schemas.ts"
 import { formatDelta, formatEpsilon } from "./statement.ts"
 import { downsample, lineChart, type Point } from "./svg.ts"
 
@@ -48,38 +49,49 @@ export interface ReportInput {
 
 const finiteOrNull = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null)
 
-const mean = (values: ReadonlyArray<number>): number | null => {
-  const f = values.filter(Number.isFinite)
-  return f.length === 0 ? null : f.reduce((a, b) => a + b, 0) / f.length
-}
-
 /** Formats a table number: 4 significant digits, "n/a" for non-finite. */
 export const num = (v: number | null | undefined, digits = 4): string =>
   v === null || v === undefined || !Number.isFinite(v) ? "n/a" : Number.isInteger(v) && Math.abs(v) < 1e9 ? String(v) : String(Number(v.toPrecision(digits)))
 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : `${Number((v * 100).toPrecision(3))}%`)
 
+type ExposureGroup = Memorization["canaries"]["models"]["dp"]["byRepeats"][number]
+
+/** The exposure groups of both models merged by repetition count, ascending. */
+export const exposureByRepeats = (m: Memorization): ReadonlyArray<{ readonly repeats: number; readonly dp: ExposureGroup | undefined; readonly nonPrivate: ExposureGroup | undefined }> => {
+  const repeats = [...new Set([...m.canaries.models.dp.byRepeats, ...m.canaries.models.nonPrivate.byRepeats].map((g) => g.repeats))].sort((a, b) => a - b)
+  return repeats.map((r) => ({
+    repeats: r,
+    dp: m.canaries.models.dp.byRepeats.find((g) => g.repeats === r),
+    nonPrivate: m.canaries.models.nonPrivate.byRepeats.find((g) => g.repeats === r)
+  }))
+}
+
 /** The summary numbers (finite or null: JSON has no NaN). */
 export const summarize = (input: Pick<ReportInput, "statement" | "dpMetrics" | "baselineMetrics" | "evaluation" | "memorization">): ReportSummary => {
   const { statement: s, evaluation: e, memorization: m } = input
-  const most = m.byRepetition.reduce<(typeof m.byRepetition)[number] | undefined>((a, b) => (a === undefined || b.repetitions > a.repetitions ? b : a), undefined)
-  const pooled = (side: "dp" | "nonPrivate"): number | null => {
-    const n = m.extraction.reduce((a, x) => a + x[side].samples, 0)
-    return n > 0 ? finiteOrNull(m.extraction.reduce((a, x) => a + x[side].exact * x[side].samples, 0) / n) : null
-  }
+  const most = exposureByRepeats(m).at(-1)
+  const x = m.extraction
   return {
     epsilon: s.epsilon,
     delta: s.delta,
     epsilonRdp: s.rdp._tag === "Computed" ? s.rdp.epsilon : null,
     steps: s.steps,
-    evalLoss: { dp: finiteOrNull(e.dp.loss), nonPrivate: finiteOrNull(e.nonPrivate.loss), unigram: finiteOrNull(e.unigram.loss) },
-    bitsPerByte: { dp: finiteOrNull(e.dp.bitsPerByte), nonPrivate: finiteOrNull(e.nonPrivate.bitsPerByte), unigram: finiteOrNull(e.unigram.bitsPerByte) },
+    evalLoss: { dp: finiteOrNull(e.models.dp.meanLoss), nonPrivate: finiteOrNull(e.models.nonPrivate.meanLoss), unigram: finiteOrNull(e.models.unigram.meanLoss) },
+    bitsPerByte: { dp: finiteOrNull(e.models.dp.bitsPerByte), nonPrivate: finiteOrNull(e.models.nonPrivate.bitsPerByte), unigram: finiteOrNull(e.models.unigram.bitsPerByte) },
     exposure: {
-      dp: mean(m.canaries.map((c) => c.dp)),
-      nonPrivate: mean(m.canaries.map((c) => c.nonPrivate)),
-      mostRepeated: most === undefined ? null : { repetitions: most.repetitions, dp: finiteOrNull(most.dp), nonPrivate: finiteOrNull(most.nonPrivate) }
+      dp: finiteOrNull(m.canaries.models.dp.meanExposure),
+      nonPrivate: finiteOrNull(m.canaries.models.nonPrivate.meanExposure),
+      maxMeasurable: finiteOrNull(m.canaries.maxMeasurableExposure),
+      mostRepeated: most === undefined ? null : { repeats: most.repeats, dp: finiteOrNull(most.dp?.meanExposure), nonPrivate: finiteOrNull(most.nonPrivate?.meanExposure) }
     },
-    extractionExact: { dp: pooled("dp"), nonPrivate: pooled("nonPrivate") },
+    extractionExact: {
+      sampled: { dp: x.sampled.models.dp.attempts > 0 ? finiteOrNull(x.sampled.models.dp.exactRate) : null, nonPrivate: x.sampled.models.nonPrivate.attempts > 0 ? finiteOrNull(x.sampled.models.nonPrivate.exactRate) : null },
+      duplicated: {
+        dp: x.duplicated.models.dp.attempts > 0 ? finiteOrNull(x.duplicated.models.dp.exactRate) : null,
+        nonPrivate: x.duplicated.models.nonPrivate.attempts > 0 ? finiteOrNull(x.duplicated.models.nonPrivate.exactRate) : null
+      }
+    },
     finalTrainLoss: { dp: finiteOrNull(input.dpMetrics.at(-1)?.loss), nonPrivate: finiteOrNull(input.baselineMetrics.at(-1)?.loss) }
   }
 }
@@ -103,12 +115,15 @@ const block = (kind: "chart" | "table", id: string, title: string, label: Privac
     ...body
   )
 
+/** Cells holding words rather than figures are left-aligned. */
+const isText = (c: Child): boolean => typeof c === "string" && c !== "" && !/^[-+\d.,e%/()\s]*$|^n\/a$/.test(c) && !/^[\d.]+ \(/.test(c)
+
 const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<Child>>, attrs: Readonly<Record<string, string>> = {}): Html =>
   el(
     "table",
     attrs,
     el("thead", {}, el("tr", {}, head.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", {}, c))))))
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => (i === 0 ? el("th", { scope: "row" }, c) : el("td", isText(c) ? { class: "text" } : {}, c))))))
   )
 
 const series = (rows: ReadonlyArray<MetricsRow>, pick: (r: MetricsRow) => number, max: number): ReadonlyArray<Point> =>
@@ -129,13 +144,16 @@ h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 18px; margin: 28px 0 
 figure.block { margin: 16px 0; padding: 10px 12px; border: 1px solid #e3e3e3; border-radius: 6px; }
 figcaption { margin-bottom: 8px; } .block-title { font-weight: 600; } .source { color: #777; font-size: 12px; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { border-bottom: 1px solid #eee; padding: 4px 10px; text-align: right; } thead th { border-bottom: 2px solid #ccc; } tbody th { text-align: left; font-weight: 500; }
+th, td { border-bottom: 1px solid #eee; padding: 4px 10px; text-align: right; } td.text { text-align: left; } thead th { border-bottom: 2px solid #ccc; } tbody th { text-align: left; font-weight: 500; }
 svg { max-width: 100%; height: auto; display: block; } .statement-text { max-width: 75ch; }
 .epsilon { font-size: 20px; font-weight: 700; }
 code { font-size: 12px; }
 `
 
-const modelRow = (name: string, e: ModelEvaluation): ReadonlyArray<Child> => [name, num(e.loss), num(e.perplexity), num(e.bitsPerByte), num(e.tokens), num(e.bytes)]
+const modelRow = (name: string, e: ModelEvaluation): ReadonlyArray<Child> => [name, e.description, num(e.meanLoss), num(e.perplexity), num(e.bitsPerToken), num(e.bitsPerByte), num(e.tokens), num(e.bytes)]
+
+type Matches = Memorization["extraction"]["sampled"]["models"]["dp"]
+const matchCells = (c: Matches): ReadonlyArray<Child> => [`${pct(c.exactRate)} (${c.exact}/${c.attempts})`, `${pct(c.approximateRate)} (${c.approximate}/${c.attempts})`]
 
 /** Renders the report; returns the HTML document and the summary. */
 export const renderReport = (input: ReportInput): { readonly html: string; readonly summary: ReportSummary } => {
@@ -246,36 +264,78 @@ export const renderReport = (input: ReportInput): { readonly html: string; reado
     "Held-out evaluation",
     labels.evaluation,
     "evaluate.evaluation",
-    table(["model", "loss (nats/token)", "perplexity", "bits per byte", "tokens", "bytes"], [modelRow("DP-SGD", ev.dp), modelRow("non-private", ev.nonPrivate), modelRow("unigram", ev.unigram)], {
-      "data-table": "evaluation"
-    })
+    table(
+      ["model", "description", "loss (nats/token)", "perplexity", "bits per token", "bits per byte", "tokens", "bytes"],
+      [modelRow("DP-SGD", ev.models.dp), modelRow("non-private", ev.models.nonPrivate), modelRow("unigram", ev.models.unigram)],
+      { "data-table": "evaluation" }
+    ),
+    el(
+      "p",
+      { class: "note" },
+      `${ev.sequences} of ${ev.availableSequences} held-out sequences of ${ev.seqLen} tokens. Scoring: `,
+      ev.scoring,
+      /[.!?]$/.test(ev.scoring) ? "" : ".",
+      ` Unigram baseline: ${ev.unigram.smoothing} smoothing over ${ev.unigram.trainTokens} training tokens, vocabulary ${ev.unigram.vocabSize}. `,
+      ev.note
+    )
   )
 
   const mem = input.memorization
+  const c = mem.canaries
+  const x = mem.extraction
   const memorizationBlock = block(
     "table",
     "memorization",
     "Memorization",
     labels.memorization,
     "memorization.memorization",
-    el("h3", {}, "Canary exposure by repetition count (bits", mem.maxExposure === undefined ? "" : `; at most ${num(mem.maxExposure)}`, ")"),
+    el("h3", {}, "Canary exposure by repetition count (bits)"),
+    el(
+      "p",
+      { class: "note" },
+      `${c.count} canaries, each ranked among ${c.candidates} random candidates of its format: the estimate can show at most ${num(c.maxMeasurableExposure)} bits ` +
+        `(a perfectly memorized secret has ${num(c.log2SecretSpace)}). Mean exposure DP ${num(c.models.dp.meanExposure)}, non-private ${num(c.models.nonPrivate.meanExposure)}. Estimator: `,
+      c.estimator
+    ),
     table(
-      ["repetitions", "canaries", "exposure DP", "exposure non-private"],
-      mem.byRepetition.map((r) => [num(r.repetitions), num(r.canaries), num(r.dp), num(r.nonPrivate)]),
+      ["repeats", "canaries", "mean exposure DP", "mean exposure non-private", "max DP", "max non-private", "normal-fit DP", "normal-fit non-private", "secrets extracted DP", "secrets extracted non-private"],
+      exposureByRepeats(mem).map((g) => [
+        num(g.repeats),
+        num(g.dp?.canaries ?? g.nonPrivate?.canaries),
+        num(g.dp?.meanExposure),
+        num(g.nonPrivate?.meanExposure),
+        num(g.dp?.maxExposure),
+        num(g.nonPrivate?.maxExposure),
+        num(g.dp?.meanExposureNormalFit),
+        num(g.nonPrivate?.meanExposureNormalFit),
+        num(g.dp?.secretsExtracted),
+        num(g.nonPrivate?.secretsExtracted)
+      ]),
       { "data-table": "exposure" }
     ),
-    el("h3", {}, "Extraction (greedy continuation of a training prefix)"),
+    el("h3", {}, "Extraction (greedy continuation of a prefix)"),
+    el(
+      "p",
+      { class: "note" },
+      `Prompt ${x.prefixTokens} tokens, compare ${x.suffixTokens}; approximate = normalized edit distance at most ${num(x.editThreshold)}. `,
+      x.method
+    ),
     table(
-      ["set", "prompts", "exact DP", "approximate DP", "exact non-private", "approximate non-private"],
-      mem.extraction.map((x) => [x.set, num(x.dp.samples), pct(x.dp.exact), pct(x.dp.approximate), pct(x.nonPrivate.exact), pct(x.nonPrivate.approximate)]),
+      ["set", "sequences", "exact DP", "approximate DP", "exact non-private", "approximate non-private"],
+      [
+        ["sampled training sequences", num(x.sampled.sequences), ...matchCells(x.sampled.models.dp), ...matchCells(x.sampled.models.nonPrivate)],
+        [
+          "duplicated content",
+          `${x.duplicated.sequences} (${x.duplicated.canarySequences} with canaries, ${x.duplicated.repeatedSequences} repeated)`,
+          ...matchCells(x.duplicated.models.dp),
+          ...matchCells(x.duplicated.models.nonPrivate)
+        ],
+        ["canary secrets", num(x.canarySecrets.attempts), ...matchCells(x.canarySecrets.models.dp), ...matchCells(x.canarySecrets.models.nonPrivate)]
+      ],
       { "data-table": "extraction" }
     ),
-    el("h3", {}, "Per canary"),
-    table(
-      ["canary", "secret", "repetitions", "exposure DP", "exposure non-private"],
-      mem.canaries.map((c) => [c.id, c.secret ?? "", num(c.repetitions), num(c.dp), num(c.nonPrivate)]),
-      { "data-table": "canaries" }
-    )
+    el("p", { class: "note" }, "Canary secrets: ", x.canarySecrets.method),
+    el("p", { class: "note" }, mem.note)
   )
 
   const summaryRows: ReadonlyArray<ReadonlyArray<Child>> = [

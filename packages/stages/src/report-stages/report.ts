@@ -3,14 +3,16 @@
  * tables, privacy labels; see ./render.ts) and a short summary JSON the CLI can print.
  *
  * Inputs: the privacy statement, the metrics tables of the DP and the non-private runs,
- * and the evaluation and memorization results. Both outputs are private (the metrics,
+ * and the evaluate and memorization stages' JSON outputs (their own schemas, so they
+ * wire in directly). Both outputs are private (the metrics,
  * evaluation and memorization inputs are), which the label flow gives automatically.
  */
 import { Effect, Schema } from "effect"
 import { Artifact, Stage, StageFailed } from "@dpipe/dsl"
 import { TrainMetrics } from "@dpipe/stages/training-stages/tables"
 import { renderReport } from "./render.ts"
-import { Evaluation, Memorization, PrivacyStatement, ReportSummary } from "./schemas.ts"
+import { Evaluation, Memorization } from "@dpipe/stages/eval-stages/tables"
+import { PrivacyStatement, ReportSummary } from "./schemas.ts"
 
 export const ReportConfig = Schema.Struct({
   /** The report's heading. */
@@ -32,7 +34,9 @@ export const report = Stage.make({
     statement: Artifact.json("privacy-statement", PrivacyStatement),
     dpMetrics: Artifact.table(TrainMetrics, { description: "the dp-train stage's metrics" }),
     baselineMetrics: Artifact.table(TrainMetrics, { description: "the non-private baseline's metrics" }),
+    /** The evaluate stage's output, as it is. */
     evaluation: Artifact.json("evaluation", Evaluation),
+    /** The memorization stage's `memorization` output, as it is. */
     memorization: Artifact.json("memorization", Memorization)
   },
   outputs: {

@@ -1,8 +1,8 @@
 /**
  * JSON schemas of the report stages: the privacy statement (output of
- * `privacy-statement`), the evaluation and memorization results the report reads (as
- * this package expects them from the eval stages; only the fields used here are
- * declared, extra fields are ignored on decode), and the report's summary.
+ * `privacy-statement`) and the report's summary. The evaluation and memorization
+ * inputs use the eval stages' own schemas (eval-stages/tables.ts), so their outputs
+ * wire into the report as they are.
  *
  * Numbers in outputs are `Finite`: JSON has no NaN or Infinity, so a non-finite value
  * fails at encode time instead of turning into `null` silently.
@@ -65,75 +65,6 @@ export const PrivacyStatement = Schema.Struct({
 })
 export type PrivacyStatement = typeof PrivacyStatement.Type
 
-// ---- evaluation (from the eval stage) -----------------------------------------------
-
-export const ModelEvaluation = Schema.Struct({
-  /** Mean next-token cross-entropy, nats per token. */
-  loss: Schema.Number,
-  perplexity: Schema.Number,
-  /** Total nats / (ln 2 * bytes of text): comparable across tokenizers. */
-  bitsPerByte: Schema.Number,
-  tokens: Schema.optionalKey(Schema.Number),
-  bytes: Schema.optionalKey(Schema.Number)
-})
-export type ModelEvaluation = typeof ModelEvaluation.Type
-
-export const Evaluation = Schema.Struct({
-  dp: ModelEvaluation,
-  nonPrivate: ModelEvaluation,
-  unigram: ModelEvaluation
-})
-export type Evaluation = typeof Evaluation.Type
-
-// ---- memorization (from the memorization stage) -------------------------------------
-
-/** Exposure (bits, Carlini et al. 2019) of one inserted canary. */
-export const CanaryExposure = Schema.Struct({
-  id: Schema.String,
-  /** How many times the canary was inserted into the training data. */
-  repetitions: Schema.Number,
-  /** The secret text (private, untrusted: shown escaped). */
-  secret: Schema.optionalKey(Schema.String),
-  dp: Schema.Number,
-  nonPrivate: Schema.Number
-})
-export type CanaryExposure = typeof CanaryExposure.Type
-
-/** Mean exposure (bits) of the canaries inserted `repetitions` times. */
-export const ExposureByRepetition = Schema.Struct({
-  repetitions: Schema.Number,
-  canaries: Schema.Number,
-  dp: Schema.Number,
-  nonPrivate: Schema.Number
-})
-export type ExposureByRepetition = typeof ExposureByRepetition.Type
-
-/** Fraction of prompts whose greedy continuation reproduced the suffix. */
-export const ExtractionRates = Schema.Struct({
-  samples: Schema.Number,
-  exact: Schema.Number,
-  approximate: Schema.Number
-})
-
-/** One extraction test set (e.g. "training" sequences or "duplicated" content). */
-export const Extraction = Schema.Struct({
-  set: Schema.String,
-  prefixTokens: Schema.optionalKey(Schema.Number),
-  suffixTokens: Schema.optionalKey(Schema.Number),
-  dp: ExtractionRates,
-  nonPrivate: ExtractionRates
-})
-export type Extraction = typeof Extraction.Type
-
-export const Memorization = Schema.Struct({
-  /** log2 of the number of candidates: the largest exposure measurable. */
-  maxExposure: Schema.optionalKey(Schema.Number),
-  canaries: Schema.Array(CanaryExposure),
-  byRepetition: Schema.Array(ExposureByRepetition),
-  extraction: Schema.Array(Extraction)
-})
-export type Memorization = typeof Memorization.Type
-
 // ---- report summary ---------------------------------------------------------------
 
 const Maybe = Schema.NullOr(Finite)
@@ -150,10 +81,15 @@ export const ReportSummary = Schema.Struct({
   exposure: Schema.Struct({
     dp: Maybe,
     nonPrivate: Maybe,
-    mostRepeated: Schema.NullOr(Schema.Struct({ repetitions: Finite, dp: Maybe, nonPrivate: Maybe }))
+    /** The largest exposure the estimator can report, log2(M + 1). */
+    maxMeasurable: Maybe,
+    mostRepeated: Schema.NullOr(Schema.Struct({ repeats: Finite, dp: Maybe, nonPrivate: Maybe }))
   }),
-  /** Exact extraction rate, pooled over the extraction sets. */
-  extractionExact: Schema.Struct({ dp: Maybe, nonPrivate: Maybe }),
+  /** Exact extraction rates (sampled training sequences; duplicated content). */
+  extractionExact: Schema.Struct({
+    sampled: Schema.Struct({ dp: Maybe, nonPrivate: Maybe }),
+    duplicated: Schema.Struct({ dp: Maybe, nonPrivate: Maybe })
+  }),
   /** Final training loss of each run (the last step's unnoised batch loss). */
   finalTrainLoss: Schema.Struct({ dp: Maybe, nonPrivate: Maybe })
 })
