@@ -28,7 +28,7 @@ import { logGamma } from "@dpipe/stages/accounting/special"
 export interface PldOptions {
   /** Grid step of privacy loss values; default 1e-4 (dp_accounting's default). */
   readonly valueDiscretization?: number
-  /** Tail mass cut per convolution; default 1e-15 (float mode), 1e-18 (upper-bound mode). */
+  /** Total tail mass that truncation may send to +infinity; default 1e-14. */
   readonly tailMass?: number
   /** Composition mode, see pld-composition.ts; default "float". */
   readonly mode?: "float" | "upper-bound"

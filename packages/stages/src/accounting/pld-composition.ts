@@ -24,8 +24,9 @@
  *    what keeps the bound tight at T = 1e5, delta = 1.1e-10, where the reference's float64
  *    composition drifts by +-0.02 in epsilon.
  * 3. Tails: after each convolution, upper-tail mass beyond the point where it falls below
- *    `tailMass` is moved to +infinity, lower-tail mass is moved UP to the lowest kept point
- *    (dp_accounting discards it instead).
+ *    tailMass / (total count) is moved to +infinity (so that the mass sent to +infinity, which
+ *    later squarings multiply, stays below tailMass in total), lower-tail mass is moved UP to
+ *    the lowest kept point (dp_accounting discards it instead).
  * Remove and add directions are convolved together: two real sequences packed into one
  * complex FFT.
  */
@@ -33,6 +34,8 @@ import FFT from "fft.js"
 import type { PldPair, PldPmf } from "@dpipe/stages/accounting/pld"
 
 const U = 2 ** -53
+/** Float mode: relative level below which tilted entries are rounding noise (typical FFT noise ~ u sqrt(log N) ||w||_2). */
+const NOISE_FLOOR = 1e-13
 
 /** A tilted PLD: untilted mass_i = w_i * exp(logScale - lambda * (lo + i) * h). */
 interface Tilted {
@@ -45,7 +48,11 @@ interface Tilted {
 }
 
 export interface CompositionOptions {
-  /** Mass per tail that may be cut per convolution (upper tail goes to +inf). Default 1e-18. */
+  /**
+   * Total mass that tail truncation may move to +infinity over the whole composition (it adds
+   * directly to delta). Each convolution gets tailMass / (total count), because mass cut at an
+   * early level is multiplied by the later squarings. Default 1e-14.
+   */
   readonly tailMass?: number
   /** Privacy loss at which the tilt is optimized (the epsilon of interest). */
   readonly focusEpsilon?: number
@@ -225,14 +232,18 @@ const convolvePair = (
   const combine = (x: Tilted, y: Tilted, len: number, part: 0 | 1, lambda: number): Tilted => {
     const upper = new Float64Array(len)
     const lower = new Float64Array(len)
+    let peak = 0
+    for (let i = 0; i < len; i++) peak = Math.max(peak, out[2 * i + part] ?? 0)
+    const floor = NOISE_FLOOR * peak
     for (let i = 0; i < len; i++) {
       const c = out[2 * i + part] ?? 0
       if (rigorous) {
         upper[i] = Math.max(0, c + bound)
         lower[i] = Math.max(0, c - bound)
       } else {
-        // float mode: entries within the rounding-error bound are noise; drop them
-        const v = c > bound ? c : 0
+        // float mode: entries below the typical rounding-noise level of the tilted array
+        // (NOISE_FLOOR x its peak) are treated as 0; their mass is moved up by truncate().
+        const v = c > floor ? c : 0
         upper[i] = v
         lower[i] = v
       }
@@ -268,9 +279,11 @@ const LAMBDA_MAX = 200
 /** Tilt minimizing sum_e T_e log M_e(lambda) - lambda * focus (golden section; convex). */
 const chooseLambda = (parts: ReadonlyArray<{ pmf: PldPmf; count: number }>, focus: number): number => {
   const f = (l: number) => parts.reduce((acc, p) => acc + p.count * logMgf(p.pmf, l), 0) - l * focus
-  // Keep the tilted dynamic range representable: e^{lambda * width} well inside float64.
+  // Keep the tilted dynamic range representable (e^{lambda * width} well inside float64) and
+  // the amplification e^{lambda |l|} of rounding noise at negative losses moderate.
   const width = parts.reduce((acc, p) => Math.max(acc, p.pmf.masses.length * p.pmf.h), 1e-9)
-  const cap = Math.max(LAMBDA_MIN, Math.min(LAMBDA_MAX, 250 / width))
+  const below = parts.reduce((acc, p) => Math.max(acc, -p.pmf.lo * p.pmf.h), 1e-9)
+  const cap = Math.max(LAMBDA_MIN, Math.min(LAMBDA_MAX, 250 / width, 25 / below))
   let a = LAMBDA_MIN
   let b = cap
   const g = (Math.sqrt(5) - 1) / 2
@@ -308,9 +321,10 @@ export const composePlds = (
 ): { readonly pair: PldPair; readonly stats: CompositionStats } => {
   const h = parts[0]?.pair.remove.h ?? 1e-4
   const rigorous = options.mode === "upper-bound"
-  const tailMass = options.tailMass ?? (rigorous ? 1e-18 : 1e-15)
   const focus = options.focusEpsilon ?? 1
   const active = parts.filter((p) => p.count > 0)
+  const totalCount = active.reduce((acc, p) => acc + p.count, 0)
+  const tailMass = (options.tailMass ?? 1e-14) / Math.max(1, totalCount)
   const lambdas: readonly [number, number] = [
     chooseLambda(active.map((p) => ({ pmf: p.pair.remove, count: p.count })), focus),
     chooseLambda(active.map((p) => ({ pmf: p.pair.add, count: p.count })), focus)
