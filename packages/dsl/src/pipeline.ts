@@ -43,8 +43,15 @@ export interface Accountant {
   readonly epsilon: (events: ReadonlyArray<unknown>, delta: number) => Effect.Effect<number, AccountingFailed>
 }
 
+export interface Budget {
+  readonly epsilon: number
+  readonly delta: number
+}
+
 export interface PrivacyPolicy {
-  readonly budget: { readonly epsilon: number; readonly delta: number }
+  readonly budget: Budget
+  /** Budgets of particular scales (e.g. VaultGemma's epsilon 2 at delta 1.1e-10 for `1b`). */
+  readonly scaleBudgets?: Readonly<Record<string, Budget>>
   /** The first accountant is authoritative for budget checks; the others are reported. */
   readonly accountants: readonly [Accountant, ...Array<Accountant>]
 }
@@ -81,6 +88,9 @@ export interface Builder {
     } & ({} extends I ? { readonly inputs?: NoInfer<{ readonly [K in keyof I]: OutputRef<I[K]> }> } : { readonly inputs: NoInfer<{ readonly [K in keyof I]: OutputRef<I[K]> }> })
   ): NodeHandle<O>
 }
+
+/** The budget in force at a scale. */
+export const budgetAt = (policy: PrivacyPolicy, scale: string): Budget => policy.scaleBudgets?.[scale] ?? policy.budget
 
 /** Builds a pipeline with the typed builder. */
 export const make = (

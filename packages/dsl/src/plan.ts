@@ -27,7 +27,8 @@ export const PlanErrorReason = Schema.Literals([
   "type-mismatch",
   "cycle",
   "privacy",
-  "budget"
+  "budget",
+  "preflight"
 ])
 
 export class PlanError extends Schema.TaggedError<PlanError>()("PlanError", {
@@ -56,6 +57,10 @@ export interface PlannedNode {
   readonly predictedEvents: ReadonlyArray<unknown>
   /** External files or folders the stage reads (hashed into its key by the runtime). */
   readonly sources: ReadonlyArray<string>
+  /** Lines for `plan` (compute estimates, assumptions). */
+  readonly notes: ReadonlyArray<string>
+  /** Why this node cannot run on this machine, if it cannot. */
+  readonly refusal: string | undefined
 }
 
 export interface Plan {
@@ -268,7 +273,9 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       outputLabels,
       isMechanism,
       predictedEvents: mechanism !== undefined ? mechanism.predict(config.value) : [],
-      sources: n.stage.sources !== undefined ? (n.stage.sources as (c: unknown) => ReadonlyArray<string>)(config.value) : []
+      sources: n.stage.sources !== undefined ? (n.stage.sources as (c: unknown) => ReadonlyArray<string>)(config.value) : [],
+      notes: n.stage.notes !== undefined ? (n.stage.notes as (c: unknown, p: unknown) => ReadonlyArray<string>)(config.value, perf.value) : [],
+      refusal: n.stage.preflight !== undefined ? (n.stage.preflight as (c: unknown, p: unknown) => string | undefined)(config.value, perf.value) : undefined
     })
   }
   return { ok: true, value: { pipeline: graph, scale, settings: userSettings, nodes: planned } }

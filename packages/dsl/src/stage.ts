@@ -97,6 +97,10 @@ export interface Stage<C = unknown, P = unknown, I extends Specs = Specs, O exte
   readonly mechanism: MechanismDeclaration<C> | undefined
   /** Files or folders outside the store that the stage reads; their contents are part of its key. */
   readonly sources: ((config: C) => ReadonlyArray<string>) | undefined
+  /** Lines `plan` prints for this node (a compute estimate, the assumed dataset size, ...). */
+  readonly notes: ((config: C, perf: P) => ReadonlyArray<string>) | undefined
+  /** Why this config cannot run here (checked before a run starts), or undefined. */
+  readonly preflight: ((config: C, perf: P) => string | undefined) | undefined
   readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }
 
@@ -111,6 +115,8 @@ export interface AnyStage {
   readonly outputs: Specs
   readonly mechanism: MechanismDeclaration<never> | undefined
   readonly sources: ((config: never) => ReadonlyArray<string>) | undefined
+  readonly notes: ((config: never, perf: never) => ReadonlyArray<string>) | undefined
+  readonly preflight: ((config: never, perf: never) => string | undefined) | undefined
   readonly run: (ctx: never) => Effect.Effect<unknown, StageError, StageServices>
 }
 
@@ -132,6 +138,13 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
    * cache as editing the config does.
    */
   readonly sources?: (config: C) => ReadonlyArray<string>
+  /** Lines `plan` prints for this node: a compute estimate, assumptions. */
+  readonly notes?: (config: C, perf: P) => ReadonlyArray<string>
+  /**
+   * Returns why this config cannot run on this machine (e.g. a 1B model without a GPU
+   * backend), or undefined. Checked before a run starts, so nothing is half-done.
+   */
+  readonly preflight?: (config: C, perf: P) => string | undefined
   readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }): Stage<C, P, I, O> => {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) {
@@ -147,6 +160,8 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
     outputs: def.outputs,
     mechanism: def.mechanism,
     sources: def.sources,
+    notes: def.notes,
+    preflight: def.preflight,
     run: def.run
   }
 }

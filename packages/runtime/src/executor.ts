@@ -20,7 +20,7 @@ import { Checkpoints, LedgerError, PrivacyLedger, Progress, stageKey } from "@dp
 import { readInput, writeOutput } from "./codecs/artifacts.ts"
 import { hashFile } from "./codecs/hash.ts"
 import { RunFailed, RunInterrupted, RunLocked, StoreError, messageOf } from "./errors.ts"
-import { accountEvents, checkBudget, ledgerSpend } from "./privacy.ts"
+import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { makeRunState } from "./run-state.ts"
@@ -95,7 +95,8 @@ const verifyCacheEntry = async (dir: string, key: string): Promise<Manifest | un
 /** Runs (or resumes) a plan. */
 export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOptions) {
   const { store, plan, runId, reporter } = options
-  // Refuse an over-budget plan before touching the store.
+  // Refuse an infeasible or over-budget plan before touching the store.
+  yield* checkPreflight(plan)
   yield* checkBudget(plan)
   const runDir = store.runDir(runId)
   yield* tryStore(runDir, "creating the run directory", () => mkdir(runDir, { recursive: true }))
@@ -255,7 +256,7 @@ const runLocked = (options: ExecuteOptions) =>
               check: (entry) =>
                 Effect.gen(function* () {
                   const events = [...ledger.filter((e) => e.id !== entry.id).map((e) => e.event), entry.event]
-                  const spend = yield* accountEvents(graph, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+                  const spend = yield* accountEvents(graph, plan.scale, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
                   if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, delta: undefined, withinBudget: true }
                   return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) }
                 })
@@ -364,7 +365,7 @@ const runLocked = (options: ExecuteOptions) =>
 
     const finish = (status: RunRecord["status"]) =>
       Effect.gen(function* () {
-        const spend = yield* ledgerSpend(graph, ledger).pipe(Effect.orElseSucceed(() => undefined))
+        const spend = yield* ledgerSpend(graph, plan.scale, ledger).pipe(Effect.orElseSucceed(() => undefined))
         const record = yield* state.update((r) => ({
           ...r,
           status,

@@ -22,6 +22,8 @@ export interface NodePlanStatus {
   readonly mechanism: boolean
   readonly config: unknown
   readonly perf: unknown
+  readonly notes: ReadonlyArray<string>
+  readonly refusal: string | undefined
 }
 
 export interface PlanReport {
@@ -60,7 +62,7 @@ export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
           hashes.set(n.id, Object.fromEntries(Object.entries(manifest.outputs).map(([k, o]) => [k, o.hash])))
         } else status = "will-run"
       }
-      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded })
+      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded, notes: n.notes, refusal: n.refusal })
     }
     const privacy = yield* predictSpend(plan)
     const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy }

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { LedgerEntry, PipelineGraph } from "@dpipe/dsl"
-import { PlanError } from "@dpipe/dsl"
+import { Pipeline, PlanError } from "@dpipe/dsl"
 import type { Plan } from "@dpipe/dsl"
 
 export interface Spend {
@@ -18,21 +18,22 @@ export interface Spend {
 }
 
 /** Epsilon of a list of events by every accountant of the pipeline. */
-export const accountEvents = (graph: PipelineGraph, events: ReadonlyArray<unknown>) =>
+export const accountEvents = (graph: PipelineGraph, scale: string, events: ReadonlyArray<unknown>) =>
   Effect.gen(function* () {
     const policy = graph.privacy
     if (policy === undefined) return undefined
+    const budget = Pipeline.budgetAt(policy, scale)
     const epsilon: Record<string, number> = {}
     const [primary, ...others] = policy.accountants
-    epsilon[primary.name] = events.length === 0 ? 0 : yield* primary.epsilon(events, policy.budget.delta)
+    epsilon[primary.name] = events.length === 0 ? 0 : yield* primary.epsilon(events, budget.delta)
     // A secondary accountant that does not apply (RDP for truncated Poisson) is left out.
     for (const a of others) {
-      const r = events.length === 0 ? 0 : yield* a.epsilon(events, policy.budget.delta).pipe(Effect.orElseSucceed(() => undefined))
+      const r = events.length === 0 ? 0 : yield* a.epsilon(events, budget.delta).pipe(Effect.orElseSucceed(() => undefined))
       if (r !== undefined) epsilon[a.name] = r
     }
     const spend: Spend = {
-      delta: policy.budget.delta,
-      budgetEpsilon: policy.budget.epsilon,
+      delta: budget.delta,
+      budgetEpsilon: budget.epsilon,
       epsilon,
       primary: epsilon[policy.accountants[0].name] ?? 0
     }
@@ -40,7 +41,7 @@ export const accountEvents = (graph: PipelineGraph, events: ReadonlyArray<unknow
   })
 
 /** The predicted spend of a plan: every mechanism node's declared events. */
-export const predictSpend = (plan: Plan.Plan) => accountEvents(plan.pipeline, plan.nodes.flatMap((n) => n.predictedEvents))
+export const predictSpend = (plan: Plan.Plan) => accountEvents(plan.pipeline, plan.scale, plan.nodes.flatMap((n) => n.predictedEvents))
 
 /** Deltas read best in exponent form (1e-5, 1.1e-10). */
 export const formatDelta = (delta: number): string => (delta < 1e-3 ? delta.toExponential() : String(delta))
@@ -60,4 +61,17 @@ export const checkBudget = (plan: Plan.Plan) =>
   })
 
 /** The run's spend from its ledger. */
-export const ledgerSpend = (graph: PipelineGraph, entries: ReadonlyArray<LedgerEntry>) => accountEvents(graph, entries.map((e) => e.event))
+export const ledgerSpend = (graph: PipelineGraph, scale: string, entries: ReadonlyArray<LedgerEntry>) => accountEvents(graph, scale, entries.map((e) => e.event))
+
+/** Fails with a PlanError when a node cannot run on this machine (its preflight refused). */
+export const checkPreflight = (plan: Plan.Plan) =>
+  Effect.gen(function* () {
+    const refused = plan.nodes.filter((n) => n.refusal !== undefined)
+    if (refused.length > 0) {
+      return yield* new PlanError({
+        reason: "preflight",
+        node: refused[0]!.id,
+        message: refused.map((n) => `Stage ${n.id} cannot run here: ${n.refusal}`).join(" ")
+      })
+    }
+  })

@@ -43,6 +43,10 @@ export const planCommand = Command.make(
         Object.entries(n.outputs).map(([k, l]) => `${k}:${l}`).join(" ")
       ])
       let text = `pipeline ${report.pipeline}, scale ${report.scale}\n${textTable(["node", "stage", "status", "key", "outputs (privacy label)"], rows)}`
+      for (const n of report.nodes) {
+        for (const note of n.notes) text += `\n${n.id}: ${note}`
+        if (n.refusal !== undefined) text += `\n${n.id}: CANNOT RUN HERE: ${n.refusal}`
+      }
       if (report.privacy !== undefined) {
         const eps = Object.entries(report.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")
         text += `\npredicted privacy spend: epsilon ${eps} at delta ${formatDelta(report.privacy.delta)}; budget epsilon ${report.privacy.budgetEpsilon}` +

@@ -18,6 +18,10 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const withDefault = <S extends Schema.Top & { readonly Encoded: unknown }>(value: S["Encoded"]) => (s: S) => s.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
 export const ModelShape = Schema.Struct({
+  /** Expected vocabulary size; when set it must match the tokenizer (checked at run time). */
+  vocabSize: Schema.optionalKey(PositiveInt),
+  /** Expected context length; when set it must equal the sequence length - 1 (checked). */
+  contextLength: Schema.optionalKey(PositiveInt),
   dModel: PositiveInt,
   layers: PositiveInt,
   heads: PositiveInt,

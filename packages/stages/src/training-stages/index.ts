@@ -2,3 +2,4 @@
 export { ExecutionPlan, ModelShape, TrainConfig, TrainPerf, stepEvent, trainingEvent } from "./config.ts"
 export { TrainMetrics } from "./tables.ts"
 export { dpTrain, train } from "./train.ts"
+export { describeEstimate, estimateTraining, trainingPreflight } from "./estimate.ts"

@@ -30,6 +30,7 @@ import { tokenizerFromJson } from "@dpipe/stages/tokenizer/hf-json"
 import { Trainer, TrainCountersSchema, type StepMetrics, type TrainState } from "@dpipe/stages/train/loop"
 import { Result } from "effect"
 import { ExecutionPlan, TrainConfig, TrainPerf, stepEvent, trainingEvent } from "./config.ts"
+import { describeEstimate, trainingPreflight } from "./estimate.ts"
 import { TrainMetrics, type TrainMetricsRow } from "./tables.ts"
 
 type Mode = "dp" | "non-private"
@@ -120,6 +121,8 @@ const makeTrainStage = (mode: Mode) =>
       metrics: Artifact.table(TrainMetrics, { label: "private", description: "per-step loss, norms, clipped fraction: private (unnoised)" })
     },
     ...(mode === "dp" ? { mechanism: { predict: (c: TrainConfig) => [trainingEvent(c)] } } : {}),
+    notes: (c, p) => describeEstimate(c, p, mode === "dp"),
+    preflight: (c, p) => trainingPreflight(c, p, mode === "dp"),
     run: ({ config, perf, inputs, stageKey, secretKey }) =>
       Effect.gen(function* () {
         const progress = yield* Progress
@@ -133,6 +136,12 @@ const makeTrainStage = (mode: Mode) =>
         const N = data.count
         if (config.batchCap !== undefined && config.datasetSize !== N) {
           return yield* fail(`batchCap needs the dataset size the accountant assumes: set train.datasetSize=${N} (it is ${config.datasetSize ?? "unset"}); the truncated-Poisson event depends on N`)
+        }
+        if (config.model.vocabSize !== undefined && config.model.vocabSize !== tokenizer.vocabSize) {
+          return yield* fail(`the model expects a vocabulary of ${config.model.vocabSize} but the tokenizer has ${tokenizer.vocabSize}: set tokenizer.vocabSize to match, or unset the model's vocabSize`)
+        }
+        if (config.model.contextLength !== undefined && config.model.contextLength !== data.seqLen - 1) {
+          return yield* fail(`the model expects a context of ${config.model.contextLength} tokens but the sequences have ${data.seqLen} (context ${data.seqLen - 1}): set pack.seqLen=${config.model.contextLength + 1}`)
         }
         const model = yield* Effect.try({
           try: () => decodeModelConfig({ ...config.model, vocabSize: tokenizer.vocabSize, contextLength: data.seqLen - 1 }),
