@@ -11,7 +11,7 @@ import { inspectCommand } from "./inspect-command.ts"
 import { resumeCommand, runCommand } from "./run-commands.ts"
 
 /** A subcommand contributed by the composition root (e.g. `account`, which needs the accountants). */
-export type ExtraCommand = Command.Command<string, never, never, unknown, Command.Environment>
+export type ExtraCommand = Command.Command.Any
 
 export const pipelineCommand = (extra: ReadonlyArray<ExtraCommand> = []) =>
   Command.make("pipeline").pipe(
@@ -28,8 +28,8 @@ export const explain = (e: unknown): string => {
   return String(e)
 }
 
-export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<ExtraCommand> = []) =>
-  Command.runWith(pipelineCommand(extra), { version: "0.1.0" })(argv).pipe(
+export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<ExtraCommand> = []): Effect.Effect<void, never, Command.Environment> =>
+  (Command.runWith(pipelineCommand(extra), { version: "0.1.0" })(argv) as Effect.Effect<void, unknown, Command.Environment>).pipe(
     Effect.catch((e: unknown) =>
       Effect.sync(() => {
         if (typeof e === "object" && e !== null && "_tag" in e && String((e as { _tag: unknown })._tag).startsWith("Cli")) {

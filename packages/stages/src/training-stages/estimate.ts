@@ -29,7 +29,7 @@ export interface TrainEstimate {
 }
 
 const human = (s: number): string =>
-  s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(0)} min` : s < 3 * 86400 ? `${(s / 3600).toFixed(1)} h` : s < 2 * 365 * 86400 ? `${(s / 86400).toFixed(0)} days` : `${(s / (365 * 86400)).toFixed(0)} years`
+  s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(0)} min` : s < 3 * 86400 ? `${(s / 3600).toFixed(1)} h` : s < 2 * 365 * 86400 ? `${(s / 86400).toFixed(0)} days` : `${(s / (365 * 86400)).toPrecision(3)} years`
 
 /** The estimate for a config whose vocabulary and context are known (set in the config). */
 export const estimateTraining = (c: TrainConfig, perf: TrainPerf, dp: boolean): TrainEstimate | undefined => {

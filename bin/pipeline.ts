@@ -1,0 +1,18 @@
+/**
+ * Entry point of `pnpm pipeline <verb>`: the composition root. It joins the runtime's
+ * CLI with the commands that need the domain (the accountants of `account`).
+ */
+// Subpath imports: the package's barrel loads cluster, HTTP and Redis modules too (~0.8 s).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Effect } from "effect"
+import { runCli } from "@dpipe/runtime"
+import { makeAccountCommand } from "@dpipe/runtime/cli/account-command"
+import { accountingApi } from "@dpipe/stages/privacy/accounting-api"
+
+runCli(process.argv.slice(2), [makeAccountCommand(accountingApi)]).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+
+// `pnpm pipeline runs | head` closes stdout early: that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0)
+})
