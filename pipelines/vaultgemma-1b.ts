@@ -121,9 +121,10 @@ export default Pipeline.make(
       inputs: { train_sequences: data.pack.out.train_sequences, canaries: data.pack.out.canaries, canary_info: data.pack.out.canary_info, tokenizer: data.tokenizer.out.tokenizer, ...models }
     })
     const st = b.add("privacy-statement", privacyStatement, { config: { delta: BUDGET.delta, budgetEpsilon: BUDGET.epsilon }, inputs: { plan: dp.out.plan, model: dp.out.model } })
-    b.add("report", report, {
+    const rep = b.add("report", report, {
       config: { title: "vaultgemma-1b: DP pretraining report" },
       inputs: { statement: st.out.statement, dpMetrics: dp.out.metrics, baselineMetrics: base.out.metrics, evaluation: ev.out.evaluation, memorization: mem.out.memorization }
     })
+    return { publish: { "report.html": rep.out.report }, summary: rep.out.summary }
   }
 )

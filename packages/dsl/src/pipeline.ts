@@ -65,6 +65,16 @@ export interface PipelineGraph {
   readonly privacy: PrivacyPolicy | undefined
   /** The most stages the executor runs at once (independent branches). */
   readonly concurrency: number
+  /** Outputs copied into the run directory under these file names when a run succeeds (e.g. report.html). */
+  readonly publish: Readonly<Record<string, { readonly node: string; readonly output: string }>>
+  /** A JSON output whose values `run` prints at the end. */
+  readonly summary: { readonly node: string; readonly output: string } | undefined
+}
+
+/** What a pipeline's build function may return: files to publish and the summary to print. */
+export interface PipelineOutputs {
+  readonly publish?: Readonly<Record<string, OutputRef>>
+  readonly summary?: OutputRef
 }
 
 type DeepPartial<T> = T extends ReadonlyArray<unknown> | Uint8Array | Int32Array | Float32Array
@@ -102,7 +112,7 @@ export const make = (
     readonly privacy?: PrivacyPolicy
     readonly concurrency?: number
   },
-  build: (b: Builder) => void
+  build: (b: Builder) => void | PipelineOutputs
 ): PipelineGraph => {
   const nodes: Array<NodeSpec> = []
   const builder: Builder = {
@@ -125,8 +135,9 @@ export const make = (
       return { id, out } as NodeHandle<typeof stage.outputs>
     }
   }
-  build(builder)
+  const outputs = build(builder) ?? {}
   const scales = options.scales ?? {}
+  const ref = (r: OutputRef) => ({ node: r.node, output: r.output })
   return {
     name,
     description: options.description ?? "",
@@ -134,6 +145,8 @@ export const make = (
     scales,
     defaultScale: options.defaultScale ?? Object.keys(scales)[0] ?? "default",
     privacy: options.privacy,
-    concurrency: options.concurrency ?? 2
+    concurrency: options.concurrency ?? 2,
+    publish: Object.fromEntries(Object.entries(outputs.publish ?? {}).map(([k, r]) => [k, ref(r)])),
+    summary: outputs.summary !== undefined ? ref(outputs.summary) : undefined
   }
 }

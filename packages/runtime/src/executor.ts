@@ -25,7 +25,7 @@ import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { makeRunState } from "./run-state.ts"
 import { sourceHashes } from "./sources.ts"
-import { fsyncDir, fsyncFile, tempPathFor } from "./store/atomic.ts"
+import { fsyncDir, fsyncFile, tempPathFor, writeFileAtomic } from "./store/atomic.ts"
 import { makeCheckpoints } from "./store/checkpoints.ts"
 import type { StoreLayout } from "./store/layout.ts"
 import { readLedger, writeLedger } from "./store/ledger-file.ts"
@@ -405,6 +405,14 @@ const runLocked = (options: ExecuteOptions) =>
         message: `Run ${runId} failed at ${failed.map((n) => `stage ${n.id}`).join(", ")} (${reasons}). ` +
           `Fix the cause, then run \`pnpm pipeline resume ${runId}\`: finished stages are reused and only the failed ones and what depends on them run.`
       })
+    }
+    // Publish chosen outputs into the run directory (report.html, ...).
+    for (const [file, ref] of Object.entries(graph.publish ?? {})) {
+      const out = record.nodes[ref.node]?.outputs?.[ref.output]
+      const key = record.nodes[ref.node]?.key
+      if (out === undefined || key === undefined) continue
+      const target = join(store.runDir(runId), file)
+      yield* tryStore(target, `publishing ${file}`, async () => writeFileAtomic(target, await readFile(join(store.cacheEntry(key), out.file))))
     }
     const final = yield* finish("succeeded")
     const summary: RunSummary = { record: final, executed, cached }

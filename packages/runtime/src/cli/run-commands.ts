@@ -1,5 +1,8 @@
 /** `pipeline run` and `pipeline resume`: execute a plan with live progress. */
 import { Effect } from "effect"
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
+import type { PipelineGraph } from "@dpipe/dsl"
 import { Argument, Command, Flag } from "effect/cli"
 import { executeRun } from "../executor.ts"
 import type { Reporter } from "../progress/events.ts"
@@ -23,11 +26,30 @@ export const summaryTable = (record: RunRecord): string => {
   return `${textTable(["stage", "kind", "status", "time", "key"], rows)}${privacy}`
 }
 
-const execute = (store: StoreLayout, runId: string, json: boolean, run: (reporter: Reporter) => Effect.Effect<{ readonly record: RunRecord }, unknown>) =>
+/** Flattens a JSON summary into "a.b: value" lines. */
+const flatten = (value: unknown, prefix = ""): Array<string> => {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => flatten(v, prefix === "" ? k : `${prefix}.${k}`))
+  }
+  const shown = typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toPrecision(5)) : JSON.stringify(value)
+  return [`  ${prefix}: ${shown}`]
+}
+
+const execute = (store: StoreLayout, runId: string, json: boolean, graph: PipelineGraph, run: (reporter: Reporter) => Effect.Effect<{ readonly record: RunRecord }, unknown>) =>
   Effect.gen(function* () {
     const reporter = reporterFor(json)
     const summary = yield* run(reporter).pipe(Effect.ensuring(Effect.sync(() => reporter.close())))
-    if (!json) yield* print(`\n${summaryTable(summary.record)}\nrun ${runId} stored in ${store.runDir(runId)}`)
+    if (json) return
+    let text = `\n${summaryTable(summary.record)}`
+    const s = graph.summary
+    const node = s !== undefined ? summary.record.nodes[s.node] : undefined
+    const out = s !== undefined ? node?.outputs?.[s.output] : undefined
+    if (node?.key !== undefined && out !== undefined) {
+      const values = yield* Effect.promise(() => readFile(join(store.cacheEntry(node.key!), out.file), "utf8").then((t) => JSON.parse(t) as unknown).catch(() => undefined))
+      if (values !== undefined) text += `\nsummary (${s!.node}.${s!.output}, label ${out.label}):\n${flatten(values).join("\n")}`
+    }
+    for (const file of Object.keys(graph.publish)) text += `\n${file}: ${join(store.runDir(runId), file)}`
+    yield* print(`${text}\nrun ${runId} stored in ${store.runDir(runId)}`)
   })
 
 export const runCommand = Command.make(
@@ -45,7 +67,7 @@ export const runCommand = Command.make(
       const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
       const store = storeOf(a.store)
       const runId = optionValue(a.runId) ?? newRunId(a.pipeline)
-      yield* execute(store, runId, a.json, (reporter) => executeRun({ store, plan, runId, reporter }))
+      yield* execute(store, runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId, reporter }))
     })
 ).pipe(Command.withDescription("Run a pipeline: stages already in the cache are reused, the rest execute."))
 
@@ -62,6 +84,6 @@ export const resumeCommand = Command.make(
       const previous = yield* readRunRecord(store.runFile(a.runId), a.runId)
       const graph = yield* loadPipeline(pipelinesDir(), previous.pipeline)
       const plan = yield* planGraph(graph, previous.scale, previous.settings)
-      yield* execute(store, a.runId, a.json, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }))
+      yield* execute(store, a.runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }))
     })
 ).pipe(Command.withDescription("Continue a failed or interrupted run: finished stages are reused, interrupted ones restart from their last checkpoint."))
