@@ -490,11 +490,12 @@ export class GemmaModel {
     const u = uf2d.dataSync() as Float32Array
     const out = new Float32Array(targets.length)
     const un = c.tiedEmbeddings ? undefined : this.layout.find((s) => s.name === "unembed")
+    const e0 = this.layout.find((s) => s.name === "embed")?.offset ?? 0
     for (let r = 0; r < targets.length; r++) {
       const y = targets[r] as number
       let acc = 0
       if (un === undefined) {
-        for (let k = 0; k < d; k++) acc += (u[r * d + k] as number) * (host[y * d + k] as number)
+        for (let k = 0; k < d; k++) acc += (u[r * d + k] as number) * (host[e0 + y * d + k] as number)
       } else {
         for (let k = 0; k < d; k++) acc += (u[r * d + k] as number) * (host[un.offset + k * V + y] as number)
       }
@@ -511,12 +512,13 @@ export class GemmaModel {
     const host = hostCopy.get(w)
     let h: tf.Tensor2D
     if (host !== undefined) {
-      // E[x] * sqrt(d) gathered in JS (E is the first parameter: offset 0)
+      // E[x] * sqrt(d) gathered in JS
       const ids = x.dataSync() as Int32Array
       const rows = new Float32Array(BT * d)
       const sc = Math.sqrt(d)
+      const e0 = this.layout.find((p) => p.name === "embed")?.offset ?? 0
       for (let r = 0; r < BT; r++) {
-        const src = (ids[r] as number) * d
+        const src = e0 + (ids[r] as number) * d
         for (let k = 0; k < d; k++) rows[r * d + k] = (host[src + k] as number) * sc
       }
       h = tf.tensor2d(rows, [BT, d], "float32")
