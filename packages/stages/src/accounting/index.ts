@@ -16,7 +16,7 @@
  *   DEFAULT_RDP_ORDERS
  *
  * PLD (pld.ts, pld-composition.ts, pld-accountant.ts):
- *   pldEpsilon(event, delta, { valueDiscretization?, tailMass?, mode? }): Result<{ epsilon, stats }, UnsupportedEventError>
+ *   pldEpsilon(event, delta, { valueDiscretization?, tailMass? }): Result<{ epsilon, stats }, UnsupportedEventError>
  *   pldDelta(event, epsilon, options?): Result<{ delta, stats }, UnsupportedEventError>
  *   pldOfEvent(event, options?) -> composed PldPair; pairDelta / pairEpsilon; composePlds; connectTheDots
  *

@@ -4,8 +4,14 @@
  * Each leaf becomes a PLD pair (remove and add directions; Gaussian and replace-one
  * Gaussian are symmetric), leaves are composed with their counts (pld-composition.ts), and
  * delta = max(delta_remove, delta_add) (dp_accounting's PLDAccountant convention for
- * add/remove adjacency). For epsilon(delta) a cheap first pass at 8x coarser discretization
- * locates epsilon so that the tilt of the exact pass is focused there.
+ * add/remove adjacency). For epsilon(delta) a cheap first pass at 8x coarser discretization,
+ * tilted at the RDP epsilon (an upper bound, usually within 2x), locates epsilon so that the
+ * tilt of the exact pass is focused there.
+ *
+ * Memory is bounded: the grid step is raised (coarsened; connect-the-dots stays pessimistic at
+ * any step) until the single-step PLDs and the Chernoff range of the composition (all but
+ * tailMass of the composed mass) fit in MAX_SUPPORT entries, so no (q, sigma, T) can make the
+ * FFTs explode.
  */
 import { Result } from "effect"
 import type { DpEvent, LeafEvent } from "@dpipe/stages/accounting/events"
@@ -22,16 +28,16 @@ import {
   swapPmf,
   type PldPair
 } from "@dpipe/stages/accounting/pld"
-import { composePlds, type CompositionStats } from "@dpipe/stages/accounting/pld-composition"
+import { composePlds, composedRange, MAX_SUPPORT, type CompositionStats } from "@dpipe/stages/accounting/pld-composition"
 import { logGamma } from "@dpipe/stages/accounting/special"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
 
 export interface PldOptions {
   /** Grid step of privacy loss values; default 1e-4 (dp_accounting's default). */
   readonly valueDiscretization?: number
   /** Total tail mass that truncation may send to +infinity; default 1e-14. */
   readonly tailMass?: number
-  /** Composition mode, see pld-composition.ts; default "float". */
-  readonly mode?: "float" | "upper-bound"
 }
 
 const identityPair = (h: number): PldPair => {
@@ -84,12 +90,14 @@ export const pldPairOfLeaf = (leaf: LeafEvent, h: number = DEFAULT_VALUE_DISCRET
   }
 }
 
-/** Composed PLD pair of an event (masses are upper bounds), focused at `focusEpsilon`. */
-export const pldOfEvent = (
+/** Fraction of MAX_SUPPORT the estimated supports may use (room for rounding-noise spread). */
+const SUPPORT_FILL = 0.5
+
+/** Leaf PLD pairs of an event with their counts, at grid step h. */
+const partsOfEvent = (
   event: DpEvent,
-  options: PldOptions & { readonly focusEpsilon?: number } = {}
-): Result.Result<{ readonly pair: PldPair; readonly stats: CompositionStats }, UnsupportedEventError> => {
-  const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
+  h: number
+): Result.Result<ReadonlyArray<{ readonly pair: PldPair; readonly count: number }>, UnsupportedEventError> => {
   const parts: Array<{ pair: PldPair; count: number }> = []
   // Gaussian steps compose exactly: sum of 1/sigma^2 (Dong, Roth, Su 2022, mu-GDP composition).
   let gaussianPrecision = 0
@@ -106,13 +114,64 @@ export const pldOfEvent = (
     if (Result.isFailure(p)) return Result.fail(p.failure)
     parts.push({ pair: p.success, count })
   }
+  return Result.succeed(parts)
+}
+
+/** Entries (per direction) the composition of `parts` needs: the largest leaf and the Chernoff range. */
+const supportNeeded = (parts: ReadonlyArray<{ readonly pair: PldPair; readonly count: number }>, tail: number): number => {
+  const h = parts[0]?.pair.remove.h ?? DEFAULT_VALUE_DISCRETIZATION
+  let n = 1
+  for (const p of parts) n = Math.max(n, p.pair.remove.masses.length, p.pair.add.masses.length)
+  const active = parts.filter((p) => p.count > 0)
+  for (const dir of ["remove", "add"] as const) {
+    const [lo, hi] = composedRange(active.map((p) => ({ pmf: p.pair[dir], count: p.count })), tail)
+    if (Number.isFinite(lo) && Number.isFinite(hi)) n = Math.max(n, (hi - lo) / h)
+  }
+  return n
+}
+
+/**
+ * Leaf PLD pairs at the finest grid step >= h whose composition fits in memory (see header).
+ * Returns the parts and the step used.
+ */
+const fittingParts = (
+  event: DpEvent,
+  h: number,
+  tail: number
+): Result.Result<ReadonlyArray<{ readonly pair: PldPair; readonly count: number }>, UnsupportedEventError> => {
+  let step = h
+  for (let attempt = 0; ; attempt++) {
+    const parts = partsOfEvent(event, step)
+    if (Result.isFailure(parts)) return parts
+    const need = supportNeeded(parts.success, tail)
+    if (need <= SUPPORT_FILL * MAX_SUPPORT || attempt >= 6) return parts
+    step *= Math.min(64, Math.max(2, need / (SUPPORT_FILL * MAX_SUPPORT)) * 1.1)
+  }
+}
+
+/** Composed PLD pair of an event (masses are upper bounds), focused at `focusEpsilon`. */
+export const pldOfEvent = (
+  event: DpEvent,
+  options: PldOptions & { readonly focusEpsilon?: number } = {}
+): Result.Result<{ readonly pair: PldPair; readonly stats: CompositionStats }, UnsupportedEventError> => {
+  const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
+  const tailMass = options.tailMass ?? 1e-14
+  const parts = fittingParts(event, h, tailMass)
+  if (Result.isFailure(parts)) return Result.fail(parts.failure)
   return Result.succeed(
-    composePlds(parts, {
-      ...(options.tailMass === undefined ? {} : { tailMass: options.tailMass }),
-      ...(options.focusEpsilon === undefined ? {} : { focusEpsilon: options.focusEpsilon }),
-      ...(options.mode === undefined ? {} : { mode: options.mode })
+    composePlds(parts.success, {
+      tailMass,
+      ...(options.focusEpsilon === undefined ? {} : { focusEpsilon: options.focusEpsilon })
     })
   )
+}
+
+/** The RDP epsilon of an event (an upper bound on the PLD one), if the RDP accountant supports it. */
+const rdpEpsilonGuess = (event: DpEvent, delta: number): number | undefined => {
+  const r = rdpOfEvent(event)
+  if (Result.isFailure(r)) return undefined
+  const e = epsilonFromRdp(DEFAULT_RDP_ORDERS, r.success, delta).epsilon
+  return Number.isFinite(e) ? e : undefined
 }
 
 /** delta(epsilon) of a composed pair: the larger of the two directions. */
@@ -130,7 +189,7 @@ export const pldEpsilon = (
   options: PldOptions = {}
 ): Result.Result<{ readonly epsilon: number; readonly stats: CompositionStats }, UnsupportedEventError> => {
   const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
-  const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: 1 })
+  const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: rdpEpsilonGuess(event, delta) ?? 1 })
   if (Result.isFailure(coarse)) return Result.fail(coarse.failure)
   const guess = pairEpsilon(coarse.success.pair, delta)
   const focus = Number.isFinite(guess) ? Math.max(0, guess) : 1

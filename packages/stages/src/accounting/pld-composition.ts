@@ -1,41 +1,41 @@
 /**
- * Composition of PLDs that stays a guaranteed upper bound.
+ * Composition of PLDs (privacy losses add: the PMFs convolve).
  *
- * Composition convolves the PMFs (privacy losses add). We compose by repeated squaring
- * (binary powering), each convolution by FFT (fft.js, a maintained radix-4 FFT with
- * directly evaluated twiddles), and make every step pessimistic:
+ * We compose by repeated squaring (binary powering), each convolution by float64 FFT
+ * (fft.js, radix-4 with directly evaluated twiddles), remove and add directions packed into
+ * one complex FFT. Like dp_accounting's composition this is exact up to float64 rounding;
+ * every step that is NOT rounding keeps the result pessimistic:
  *
- * 1. Error-bounded FFT. For c = a*b computed as IFFT(FFT(a) FFT(b)) in float64 the error
- *    satisfies ||c_hat - c||_inf <= ||c_hat - c||_2 <= eta with
- *      eta = (27 log2 N + 8) u (||a||_2 ||b||_1 + ||a||_1 ||b||_2),   u = 2^-53,
- *    from the Cooley-Tukey bound ||fl(FFT x) - FFT x||_2 <= log2(N) (mu + gamma_4 (sqrt2 + mu)) ||FFT x||_2
- *    (Higham 2002, "Accuracy and Stability of Numerical Algorithms", Thm. 24.2), propagated
- *    through the pointwise product (|FFT b|_inf <= ||b||_1) and the inverse transform, with a
- *    safety factor 2 (checked against exact convolution in the tests). We add eta to every
- *    entry of the result's support: all stored masses are entrywise UPPER bounds, and
- *    delta(eps) = sum_i m_i (1 - e^{eps - l_i})_+ is monotone in each m_i, also after further
- *    convolutions (all coefficients are non-negative).
- * 2. Exponential tilting against the dynamic range. Absolute FFT errors are relative to the
+ * 1. Exponential tilting against the dynamic range. Absolute FFT errors are relative to the
  *    largest entry (~1e-3 near loss 0), while delta ~ 1e-10 lives in tail entries ~1e-14.
  *    Convolution commutes with tilting, (a*b)_i e^{lambda l_i} = (a~ * b~)_i, so we convolve
- *    a~_i = a_i e^{lambda l_i} (Chernoff-style; lambda chosen to minimize
- *    sum_e T_e log M_e(lambda) - lambda eps_focus). The error at loss l is then eta e^{-lambda l}:
- *    relative to the Chernoff (RDP-like) bound at the focus instead of to the peak. This is
- *    what keeps the bound tight at T = 1e5, delta = 1.1e-10, where the reference's float64
- *    composition drifts by +-0.02 in epsilon.
+ *    a~_i = a_i e^{lambda l_i}, lambda in [0, cap] chosen to minimize the Chernoff exponent
+ *    sum_e T_e log M_e(lambda) - lambda eps_focus: the tilted composition then peaks near the
+ *    focus and rounding noise there is relative to the mass there, not to the peak at 0.
+ *    lambda = 0 (no tilt, dp_accounting's scheme) is allowed: at small noise multipliers the
+ *    Chernoff-optimal tilt is small, and forcing a larger one (this module used to force
+ *    lambda >= 2) puts the bulk of the mass far below the tilted peak, where it drowns in the
+ *    noise floor below.
+ * 2. Noise floor: tilted entries below NOISE_FLOOR x the tilted peak are rounding noise and
+ *    are zeroed (this keeps the supports from growing on noise). The finite mass of a
+ *    convolution is known exactly (product of the operands' masses); what the zeroing removed
+ *    is put back pessimistically (at the highest zeroed entries, within their bounds, the rest
+ *    at +infinity; see truncate): never dropped. (This module used to drop it: with the forced
+ *    tilt, most of the mass could vanish and epsilon came out ~0 at small sigma.)
  * 3. Tails: after each convolution, upper-tail mass beyond the point where it falls below
  *    tailMass / (total count) is moved to +infinity (so that the mass sent to +infinity, which
  *    later squarings multiply, stays below tailMass in total), lower-tail mass is moved UP to
- *    the lowest kept point (dp_accounting discards it instead).
- * Remove and add directions are convolved together: two real sequences packed into one
- * complex FFT.
+ *    the lowest kept point (dp_accounting discards it instead). A support longer than
+ *    MAX_SUPPORT entries keeps its top MAX_SUPPORT entries; the mass below is moved up too
+ *    (pessimistic; the accountant picks the grid step so that this does not happen in practice).
  */
 import FFT from "fft.js"
 import type { PldPair, PldPmf } from "@dpipe/stages/accounting/pld"
 
-const U = 2 ** -53
-/** Float mode: relative level below which tilted entries are rounding noise (typical FFT noise ~ u sqrt(log N) ||w||_2). */
+/** Relative level below which tilted entries are rounding noise (typical FFT noise ~ u sqrt(log N) ||w||_2). */
 const NOISE_FLOOR = 1e-13
+/** Longest support kept per direction (bounds memory: FFT length <= 4 * MAX_SUPPORT). */
+export const MAX_SUPPORT = 2 ** 20
 
 /** A tilted PLD: untilted mass_i = w_i * exp(logScale - lambda * (lo + i) * h). */
 interface Tilted {
@@ -56,24 +56,23 @@ export interface CompositionOptions {
   readonly tailMass?: number
   /** Privacy loss at which the tilt is optimized (the epsilon of interest). */
   readonly focusEpsilon?: number
-  /**
-   * "float" (default): plain float64 FFT composition like dp_accounting's (negative rounding
-   * noise clamped to 0): fast, matches the references, NOT a guaranteed bound at tiny delta.
-   * "upper-bound": tilted, error-bounded composition (experimental, see module header).
-   */
-  readonly mode?: "float" | "upper-bound"
 }
 
 export interface CompositionStats {
   convolutions: number
   lambdaRemove: number
   lambdaAdd: number
+  /** largest support (entries per direction) met during the composition */
+  maxSupport: number
+  /** grid step of the composition (the accountant may coarsen the requested one to bound memory) */
+  valueDiscretization: number
 }
 
 const ffts = new Map<number, FFT>()
 const fftOf = (n: number): FFT => {
   let f = ffts.get(n)
   if (f === undefined) {
+    if (ffts.size > 4) ffts.clear()
     f = new FFT(n)
     ffts.set(n, f)
   }
@@ -83,8 +82,9 @@ const fftOf = (n: number): FFT => {
 /**
  * Tilted weights w_i = m_i e^{lambda l_i - logScale} with max w = 1. A mass whose weight
  * underflows is carried UP to the next representable entry (or to +inf): pessimistic.
+ * `massBound` (an upper bound on the finite mass) caps the recorded mass.
  */
-const normalize = (lo: number, m: Float64Array, lambda: number, h: number, inf: number): Tilted => {
+const normalize = (lo: number, m: Float64Array, lambda: number, h: number, inf: number, massBound = Infinity): Tilted => {
   let maxLog = -Infinity
   let mass = 0
   for (let i = 0; i < m.length; i++) {
@@ -93,7 +93,7 @@ const normalize = (lo: number, m: Float64Array, lambda: number, h: number, inf: 
     if (v > 0) maxLog = Math.max(maxLog, Math.log(v) + lambda * (lo + i) * h)
   }
   const w = new Float64Array(m.length)
-  if (maxLog === -Infinity) return { lo, w, logScale: 0, mass: 0, inf }
+  if (maxLog === -Infinity) return { lo, w, logScale: 0, mass: 0, inf: Math.min(1, inf) }
   let carry = 0
   for (let i = 0; i < m.length; i++) {
     const v = (m[i] ?? 0) + carry
@@ -104,7 +104,7 @@ const normalize = (lo: number, m: Float64Array, lambda: number, h: number, inf: 
       carry = 0
     } else carry = v
   }
-  return { lo, w, logScale: maxLog, mass: mass * (1 + 1e-15), inf: inf + carry }
+  return { lo, w, logScale: maxLog, mass: Math.min(mass * (1 + 1e-15), massBound), inf: Math.min(1, inf + carry) }
 }
 
 const tilt = (pmf: PldPmf, lambda: number): Tilted => normalize(pmf.lo, pmf.masses, lambda, pmf.h, pmf.infinityMass)
@@ -119,57 +119,60 @@ const untilt = (t: Tilted, lambda: number, h: number): PldPmf => {
 }
 
 /**
- * Cuts tails and renormalizes. `upper`/`lower` are entrywise upper/lower bounds on the tilted
- * weights (central value +- eta), `totalUpper` bounds the untilted total finite mass.
- * Upper tail: the smallest top segment whose upper-bound mass is <= tailMass goes to +inf.
- * Lower tail: cut below the first index where the lower-bound mass exceeds tailMass; the true
- * mass below is at most totalUpper - (lower-bound mass kept), which is moved UP to that index.
+ * Restores lost mass, cuts tails and renormalizes. `w` are the tilted weights of the
+ * convolution with entries below `floor` zeroed (`zeroed[i] = 1`), `total` the exact untilted
+ * finite mass of the convolution (an upper bound).
+ * Lost mass: the finite mass missing from the kept entries, D = total - sum(kept), was at
+ * zeroed entries, each holding at most 2 floor (tilted: floor plus rounding noise below it).
+ * It is put back at the zeroed entries greedily from the TOP (highest loss) down, each up to
+ * its 2 floor: the stochastically largest placement consistent with those bounds, so the
+ * result stays pessimistic; anything left goes to +inf.
+ * Upper tail: the largest top segment of mass <= tailMass goes to +inf. Lower tail: the largest
+ * bottom segment of mass <= tailMass (and anything beyond MAX_SUPPORT entries below the top) is
+ * moved UP to the lowest kept index.
  */
 const truncate = (
   t: { readonly lo: number; readonly logScale: number; readonly inf: number },
-  upper: Float64Array,
-  lower: Float64Array,
-  totalUpper: number,
+  w: Float64Array,
+  zeroed: Uint8Array,
+  floor: number,
+  total: number,
   lambda: number,
   h: number,
   tailMass: number
 ): Tilted => {
-  const n = upper.length
+  const n = w.length
   const u = new Float64Array(n)
-  const l = new Float64Array(n)
+  let keptAll = 0
   for (let i = 0; i < n; i++) {
-    const shift = t.logScale - lambda * (t.lo + i) * h
-    const wu = upper[i] ?? 0
-    const wl = lower[i] ?? 0
-    if (wu > 0) u[i] = Math.exp(Math.log(wu) + shift)
-    if (wl > 0) l[i] = Math.exp(Math.log(wl) + shift)
+    const wi = w[i] ?? 0
+    if (wi > 0) {
+      const v = Math.exp(Math.log(wi) + t.logScale - lambda * (t.lo + i) * h)
+      u[i] = v
+      keptAll += v
+    }
   }
+  let lost = total - keptAll
+  if (lost > 0 && floor > 0) {
+    const logCap = Math.log(2 * floor) + t.logScale
+    for (let i = n - 1; i >= 0 && lost > 0; i--) {
+      if (zeroed[i] !== 1) continue
+      const take = Math.min(lost, Math.exp(logCap - lambda * (t.lo + i) * h))
+      u[i] = (u[i] ?? 0) + take
+      lost -= take
+    }
+  }
+  lost = Math.max(0, lost)
   let hi = n - 1
   let up = 0
   while (hi > 0 && up + (u[hi] ?? 0) <= tailMass) up += u[hi--] ?? 0
   let lo = 0
-  let downLower = 0
-  while (lo < hi && downLower + (l[lo] ?? 0) <= tailMass) downLower += l[lo++] ?? 0
-  let keptLower = 0
-  for (let i = lo; i <= hi; i++) keptLower += l[i] ?? 0
+  let down = 0
+  while (lo < hi && down + (u[lo] ?? 0) <= tailMass) down += u[lo++] ?? 0
+  while (hi - lo + 1 > MAX_SUPPORT) down += u[lo++] ?? 0
   const kept = u.slice(lo, hi + 1)
-  if (lo > 0) {
-    let below = 0
-    for (let i = 0; i < lo; i++) below += u[i] ?? 0
-    kept[0] = (kept[0] ?? 0) + Math.min(below, Math.max(0, totalUpper - keptLower))
-  }
-  return normalize(t.lo + lo, kept, lambda, h, t.inf + up)
-}
-
-const norms = (w: Float64Array): readonly [number, number] => {
-  let l1 = 0
-  let l2 = 0
-  for (let i = 0; i < w.length; i++) {
-    const v = w[i] ?? 0
-    l1 += Math.abs(v)
-    l2 += v * v
-  }
-  return [l1, l2]
+  kept[0] = (kept[0] ?? 0) + down
+  return normalize(t.lo + lo, kept, lambda, h, t.inf + up + lost, Math.max(0, total - up))
 }
 
 type Pair = readonly [Tilted, Tilted]
@@ -189,8 +192,7 @@ const convolvePair = (
   lambdas: readonly [number, number],
   h: number,
   tailMass: number,
-  stats: CompositionStats,
-  rigorous: boolean
+  stats: CompositionStats
 ): Pair => {
   const [a0, a1] = a
   const [b0, b1] = b === "square" ? a : b
@@ -199,9 +201,8 @@ const convolvePair = (
   let n = 2
   while (n < Math.max(len0, len1)) n *= 2
   const fft = fftOf(n)
-  const za = pack(a0.w, a1.w, n)
   const fa = new Float64Array(2 * n)
-  fft.transform(fa, za)
+  fft.transform(fa, pack(a0.w, a1.w, n))
   let fb = fa
   if (b !== "square") {
     fb = new Float64Array(2 * n)
@@ -220,78 +221,98 @@ const convolvePair = (
     prod[2 * k] = c0r - c1i
     prod[2 * k + 1] = c0i + c1r
   }
-  const out = new Float64Array(2 * n)
+  const out = fa === fb ? fa : fb
   fft.inverseTransform(out, prod)
   stats.convolutions++
-  const [a0l1, a0l2] = norms(a0.w), [a1l1, a1l2] = norms(a1.w)
-  const [b0l1, b0l2] = b === "square" ? [a0l1, a0l2] : norms(b0.w)
-  const [b1l1, b1l2] = b === "square" ? [a1l1, a1l2] : norms(b1.w)
-  const zaL1 = a0l1 + a1l1, zaL2 = Math.sqrt(a0l2 + a1l2)
-  const zbL1 = b0l1 + b1l1, zbL2 = Math.sqrt(b0l2 + b1l2)
-  const bound = (27 * Math.log2(n) + 8) * U * (zaL2 * zbL1 + zaL1 * zbL2) * (1 + 1e-12)
   const combine = (x: Tilted, y: Tilted, len: number, part: 0 | 1, lambda: number): Tilted => {
-    const upper = new Float64Array(len)
-    const lower = new Float64Array(len)
+    const w = new Float64Array(len)
+    const zeroed = new Uint8Array(len)
     let peak = 0
     for (let i = 0; i < len; i++) peak = Math.max(peak, out[2 * i + part] ?? 0)
     const floor = NOISE_FLOOR * peak
     for (let i = 0; i < len; i++) {
       const c = out[2 * i + part] ?? 0
-      if (rigorous) {
-        upper[i] = Math.max(0, c + bound)
-        lower[i] = Math.max(0, c - bound)
-      } else {
-        // float mode: entries below the typical rounding-noise level of the tilted array
-        // (NOISE_FLOOR x its peak) are treated as 0; their mass is moved up by truncate().
-        const v = c > floor ? c : 0
-        upper[i] = v
-        lower[i] = v
-      }
+      if (c > floor) w[i] = c
+      else zeroed[i] = 1
     }
-    return truncate(
+    const r = truncate(
       { lo: x.lo + y.lo, logScale: x.logScale + y.logScale, inf: x.inf * y.mass + y.inf * x.mass + x.inf * y.inf },
-      upper,
-      lower,
-      x.mass * y.mass,
+      w,
+      zeroed,
+      floor,
+      x.mass * y.mass * (1 + 1e-15),
       lambda,
       h,
       tailMass
     )
+    stats.maxSupport = Math.max(stats.maxSupport, r.w.length)
+    return r
   }
   return [combine(a0, b0, len0, 0, lambdas[0]), combine(a1, b1, len1, 1, lambdas[1])]
 }
 
-/** log E[e^{lambda L}] over the finite part of a PMF. */
-const logMgf = (pmf: PldPmf, lambda: number): number => {
-  let mx = -Infinity
-  for (let i = 0; i < pmf.masses.length; i++) if ((pmf.masses[i] ?? 0) > 0) mx = Math.max(mx, lambda * (pmf.lo + i) * pmf.h)
-  let s = 0
-  for (let i = 0; i < pmf.masses.length; i++) {
-    const m = pmf.masses[i] ?? 0
-    if (m > 0) s += m * Math.exp(lambda * (pmf.lo + i) * pmf.h - mx)
-  }
-  return mx + Math.log(s)
+/**
+ * A PMF summarized on at most SUMMARY_POINTS points (bin masses at their centroids), for MGFs.
+ * The centroid keeps the mean exact (bin centres would bias log M by ~lambda * bin width / 2
+ * per step, which T steps multiply); the remaining (Jensen) bias is <= lambda^2 w^2 / 8 times
+ * the mass of bins that hold more than one loss value.
+ */
+interface Summary {
+  readonly losses: Float64Array
+  readonly masses: Float64Array
+  readonly lo: number
+  readonly hi: number
 }
 
-const LAMBDA_MIN = 2
+const SUMMARY_POINTS = 4096
+
+/** Bins a PMF (see Summary). */
+export const summarize = (pmf: PldPmf): Summary => {
+  const n = pmf.masses.length
+  const bin = Math.max(1, Math.ceil(n / SUMMARY_POINTS))
+  const k = Math.ceil(n / bin)
+  const losses = new Float64Array(k)
+  const masses = new Float64Array(k)
+  for (let b = 0; b < k; b++) {
+    let m = 0
+    let first = 0
+    const end = Math.min(n, (b + 1) * bin)
+    for (let i = b * bin; i < end; i++) {
+      const v = pmf.masses[i] ?? 0
+      m += v
+      first += v * (i - b * bin)
+    }
+    masses[b] = m
+    losses[b] = (pmf.lo + b * bin + (m > 0 ? first / m : (end - 1 - b * bin) / 2)) * pmf.h
+  }
+  return { losses, masses, lo: pmf.lo * pmf.h, hi: (pmf.lo + n - 1) * pmf.h }
+}
+
+/** log E[e^{lambda L}] over the finite part of a summarized PMF. */
+export const logMgf = (s: Summary, lambda: number): number => {
+  let mx = -Infinity
+  for (let i = 0; i < s.masses.length; i++) if ((s.masses[i] ?? 0) > 0) mx = Math.max(mx, lambda * (s.losses[i] ?? 0))
+  if (mx === -Infinity) return -Infinity
+  let acc = 0
+  for (let i = 0; i < s.masses.length; i++) {
+    const m = s.masses[i] ?? 0
+    if (m > 0) acc += m * Math.exp(lambda * (s.losses[i] ?? 0) - mx)
+  }
+  return mx + Math.log(acc)
+}
+
 const LAMBDA_MAX = 200
 
-/** Tilt minimizing sum_e T_e log M_e(lambda) - lambda * focus (golden section; convex). */
-const chooseLambda = (parts: ReadonlyArray<{ pmf: PldPmf; count: number }>, focus: number): number => {
-  const f = (l: number) => parts.reduce((acc, p) => acc + p.count * logMgf(p.pmf, l), 0) - l * focus
-  // Keep the tilted dynamic range representable (e^{lambda * width} well inside float64) and
-  // the amplification e^{lambda |l|} of rounding noise at negative losses moderate.
-  const width = parts.reduce((acc, p) => Math.max(acc, p.pmf.masses.length * p.pmf.h), 1e-9)
-  const below = parts.reduce((acc, p) => Math.max(acc, -p.pmf.lo * p.pmf.h), 1e-9)
-  const cap = Math.max(LAMBDA_MIN, Math.min(LAMBDA_MAX, 250 / width, 25 / below))
-  let a = LAMBDA_MIN
-  let b = cap
+/** Minimizes a convex function on [a, b] by golden section. */
+const goldenMin = (f: (x: number) => number, lo: number, hi: number, iterations = 60): number => {
+  let a = lo
+  let b = hi
   const g = (Math.sqrt(5) - 1) / 2
   let c = b - g * (b - a)
   let d = a + g * (b - a)
   let fc = f(c)
   let fd = f(d)
-  for (let it = 0; it < 60; it++) {
+  for (let it = 0; it < iterations; it++) {
     if (fc < fd) {
       b = d
       d = c
@@ -307,20 +328,55 @@ const chooseLambda = (parts: ReadonlyArray<{ pmf: PldPmf; count: number }>, focu
     }
   }
   const best = (a + b) / 2
-  return f(best) < f(LAMBDA_MIN) ? Math.min(best, cap) : LAMBDA_MIN
+  return f(best) <= Math.min(f(lo), f(hi)) ? best : f(lo) <= f(hi) ? lo : hi
+}
+
+/** Tilt in [0, cap] minimizing sum_e T_e log M_e(lambda) - lambda * focus (convex in lambda). */
+const chooseLambda = (parts: ReadonlyArray<{ pmf: PldPmf; count: number }>, focus: number): number => {
+  const sums = parts.map((p) => ({ s: summarize(p.pmf), count: p.count }))
+  const f = (l: number) => sums.reduce((acc, p) => acc + p.count * logMgf(p.s, l), 0) - l * focus
+  // Keep the tilted dynamic range representable (e^{lambda * width} well inside float64) and
+  // the amplification e^{lambda |l|} of rounding noise at negative losses moderate.
+  const width = parts.reduce((acc, p) => Math.max(acc, p.pmf.masses.length * p.pmf.h), 1e-9)
+  const below = parts.reduce((acc, p) => Math.max(acc, -p.pmf.lo * p.pmf.h), 1e-9)
+  const cap = Math.min(LAMBDA_MAX, 250 / width, 25 / below)
+  return goldenMin(f, 0, cap)
 }
 
 /**
- * Composes PLD pairs, each repeated `count` times, into one PLD pair whose masses are
- * upper bounds (see the module header). `focusEpsilon` should be near the epsilon that
- * will be queried (delta queries: that epsilon; epsilon queries: a first estimate).
+ * Chernoff range of the composed loss: [lo, hi] such that the composition puts at most
+ * `tail` mass below lo and above hi (log P(L > x) <= sum T_e log M_e(lambda) - lambda x).
+ * Used to pick a grid step whose composed support fits in MAX_SUPPORT entries.
+ */
+export const composedRange = (
+  parts: ReadonlyArray<{ readonly pmf: PldPmf; readonly count: number }>,
+  tail: number
+): readonly [number, number] => {
+  const lt = Math.log(tail)
+  const sums = parts.map((p) => ({ s: summarize(p.pmf), count: p.count }))
+  const bound = (sign: 1 | -1) => {
+    const top = sums.reduce((acc, p) => acc + p.count * (sign === 1 ? p.s.hi : -p.s.lo), 0)
+    // in log(lambda), where the Chernoff exponent is unimodal enough for golden section
+    const g = (x: number) => {
+      const l = Math.exp(x)
+      return (sums.reduce((acc, p) => acc + p.count * logMgf(p.s, sign * l), 0) - lt) / l
+    }
+    const best = g(goldenMin(g, Math.log(1e-6), Math.log(1e3), 50))
+    return Math.min(top, best)
+  }
+  return [-bound(-1), bound(1)]
+}
+
+/**
+ * Composes PLD pairs, each repeated `count` times, into one PLD pair (see the module header).
+ * `focusEpsilon` should be near the epsilon that will be queried (delta queries: that
+ * epsilon; epsilon queries: a first estimate).
  */
 export const composePlds = (
   parts: ReadonlyArray<{ readonly pair: PldPair; readonly count: number }>,
   options: CompositionOptions = {}
 ): { readonly pair: PldPair; readonly stats: CompositionStats } => {
   const h = parts[0]?.pair.remove.h ?? 1e-4
-  const rigorous = options.mode === "upper-bound"
   const focus = options.focusEpsilon ?? 1
   const active = parts.filter((p) => p.count > 0)
   const totalCount = active.reduce((acc, p) => acc + p.count, 0)
@@ -329,15 +385,16 @@ export const composePlds = (
     chooseLambda(active.map((p) => ({ pmf: p.pair.remove, count: p.count })), focus),
     chooseLambda(active.map((p) => ({ pmf: p.pair.add, count: p.count })), focus)
   ]
-  const stats: CompositionStats = { convolutions: 0, lambdaRemove: lambdas[0], lambdaAdd: lambdas[1] }
+  const stats: CompositionStats = { convolutions: 0, lambdaRemove: lambdas[0], lambdaAdd: lambdas[1], maxSupport: 0, valueDiscretization: h }
   let result: Pair | undefined
   for (const { pair, count } of active) {
     let power: Pair = [tilt(pair.remove, lambdas[0]), tilt(pair.add, lambdas[1])]
+    stats.maxSupport = Math.max(stats.maxSupport, power[0].w.length, power[1].w.length)
     let t = count
     while (t > 0) {
-      if (t % 2 === 1) result = result === undefined ? power : convolvePair(result, power, lambdas, h, tailMass, stats, rigorous)
+      if (t % 2 === 1) result = result === undefined ? power : convolvePair(result, power, lambdas, h, tailMass, stats)
       t = Math.floor(t / 2)
-      if (t > 0) power = convolvePair(power, "square", lambdas, h, tailMass, stats, rigorous)
+      if (t > 0) power = convolvePair(power, "square", lambdas, h, tailMass, stats)
     }
   }
   if (result === undefined) {
