@@ -39,6 +39,8 @@ const trainingScale = (s: {
   readonly noiseMultiplier?: number
   readonly datasetSize?: number
   readonly peakLr?: number
+  /** DP-SGD's noisy gradients want a larger step than the baseline's (tuned on the tiny scale). */
+  readonly dpPeakLr?: number
   readonly warmupSteps?: number
 }): Settings => {
   // Sigma is calibrated to the budget unless given, by RDP: RDP's epsilon bounds PLD's
@@ -55,7 +57,8 @@ const trainingScale = (s: {
     out[`${node}.samplingRate`] = s.samplingRate
     out[`${node}.noiseMultiplier`] = sigma
     if (s.datasetSize !== undefined) out[`${node}.datasetSize`] = s.datasetSize
-    if (s.peakLr !== undefined) out[`${node}.optimizer.peakLr`] = s.peakLr
+    const lr = node === "dp-train" ? s.dpPeakLr ?? s.peakLr : s.peakLr
+    if (lr !== undefined) out[`${node}.optimizer.peakLr`] = lr
     if (s.warmupSteps !== undefined) out[`${node}.optimizer.warmupSteps`] = s.warmupSteps
   }
   return out
@@ -72,19 +75,19 @@ export const scales: Record<string, Settings> = {
     ...dataScales.micro,
     "pack.canaries.count": 3,
     "pack.canaries.repeats": 4,
-    ...trainingScale({ model: microModel, steps: 20, samplingRate: 0.0015, warmupSteps: 2 })
+    ...trainingScale({ model: microModel, steps: 20, samplingRate: 0.0015, warmupSteps: 2, dpPeakLr: 0.01 })
   },
   tiny: {
     ...dataScales.tiny,
     "tokenizer.vocabSize": 2048,
     "pack.seqLen": 65,
-    ...trainingScale({ model: tinyModel, steps: 150, samplingRate: 0.0015, warmupSteps: 10 })
+    ...trainingScale({ model: tinyModel, steps: 150, samplingRate: 0.0015, warmupSteps: 10, dpPeakLr: 0.01 })
   },
   small: {
     ...dataScales.tiny,
     "tokenizer.vocabSize": 4096,
     "pack.seqLen": 129,
-    ...trainingScale({ model: smallModel, steps: 1000, samplingRate: 0.004, warmupSteps: 50 })
+    ...trainingScale({ model: smallModel, steps: 1000, samplingRate: 0.004, warmupSteps: 50, dpPeakLr: 0.01 })
   },
   "1b": {
     ...dataScales.tiny,
