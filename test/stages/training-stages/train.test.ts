@@ -74,3 +74,24 @@ describe("training stages", () => {
     expect(lb.map((e) => [e.steps, e.event])).toEqual(la.map((e) => [e.steps, e.event]))
   }, 300_000)
 })
+
+describe("training config", () => {
+  it("refuses invalid DP configs at plan time, naming the field", async () => {
+    const { Plan } = await import("@dpipe/dsl")
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ "dp-train.noiseMultiplier": 0 }, "dp-train.noiseMultiplier"],
+      [{ "dp-train.clipNorm": -1 }, "dp-train.clipNorm"],
+      [{ "dp-train.samplingRate": 1.5 }, "dp-train.samplingRate"],
+      [{ "dp-train.batchCap": 5, "dp-train.datasetSize": 10000 }, "dp-train.batchCap"],
+      [{ "dp-train.batchCap": 50 }, "dp-train.datasetSize"]
+    ]
+    for (const [settings, path] of cases) {
+      const r = Plan.makePlan(trainPipeline(), { settings })
+      expect(r.ok).toBe(false)
+      if (!r.ok) {
+        expect(r.error.reason).toBe("invalid-config")
+        expect(r.error.path).toBe(path)
+      }
+    }
+  })
+})

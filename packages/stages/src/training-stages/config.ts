@@ -63,7 +63,16 @@ export const TrainConfig = Schema.Struct({
   optimizer: OptimizerSettings.pipe(withDefault({})),
   /** Seed of the public weight initialisation. */
   initSeed: Schema.Int.pipe(withDefault(0))
-})
+}).check(
+  Schema.makeFilter((c) => {
+    if (c.batchCap === undefined) return undefined
+    if (c.datasetSize === undefined) return { path: ["datasetSize"], issue: "batchCap (truncated Poisson) needs the dataset size N the accountant assumes: set datasetSize" }
+    const expected = c.samplingRate * c.datasetSize
+    return c.batchCap < expected
+      ? { path: ["batchCap"], issue: `the batch cap ${c.batchCap} is below the expected batch q*N = ${expected.toFixed(1)}: most steps would be truncated and the truncated-Poisson epsilon explodes (DP-NOTES); use a cap well above q*N` }
+      : undefined
+  })
+)
 export type TrainConfig = typeof TrainConfig.Type
 
 export const TrainPerf = Schema.Struct({
