@@ -38,6 +38,12 @@ export interface PldOptions {
   readonly valueDiscretization?: number
   /** Total tail mass that truncation may send to +infinity; default 1e-14. */
   readonly tailMass?: number
+  /**
+   * pldEpsilon only: a close estimate of the answer (e.g. the target during calibration). The
+   * composition is then tilted there directly, skipping the coarse locating pass. Only affects
+   * rounding accuracy, never validity.
+   */
+  readonly epsilonHint?: number
 }
 
 const identityPair = (h: number): PldPair => {
@@ -189,10 +195,13 @@ export const pldEpsilon = (
   options: PldOptions = {}
 ): Result.Result<{ readonly epsilon: number; readonly stats: CompositionStats }, UnsupportedEventError> => {
   const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
-  const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: rdpEpsilonGuess(event, delta) ?? 1 })
-  if (Result.isFailure(coarse)) return Result.fail(coarse.failure)
-  const guess = pairEpsilon(coarse.success.pair, delta)
-  const focus = Number.isFinite(guess) ? Math.max(0, guess) : 1
+  let focus = options.epsilonHint
+  if (focus === undefined) {
+    const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: rdpEpsilonGuess(event, delta) ?? 1 })
+    if (Result.isFailure(coarse)) return Result.fail(coarse.failure)
+    const guess = pairEpsilon(coarse.success.pair, delta)
+    focus = Number.isFinite(guess) ? Math.max(0, guess) : 1
+  }
   const fine = pldOfEvent(event, { ...options, focusEpsilon: focus })
   if (Result.isFailure(fine)) return Result.fail(fine.failure)
   return Result.succeed({ epsilon: pairEpsilon(fine.success.pair, delta), stats: fine.success.stats })

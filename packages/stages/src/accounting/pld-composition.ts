@@ -79,6 +79,9 @@ const fftOf = (n: number): FFT => {
   return f
 }
 
+/** v * e^{x} without overflow in the factor (one exp in the common case). */
+const scaleExp = (v: number, x: number): number => (x > -700 && x < 700 ? v * Math.exp(x) : Math.exp(Math.log(v) + x))
+
 /**
  * Tilted weights w_i = m_i e^{lambda l_i - logScale} with max w = 1. A mass whose weight
  * underflows is carried UP to the next representable entry (or to +inf): pessimistic.
@@ -98,7 +101,7 @@ const normalize = (lo: number, m: Float64Array, lambda: number, h: number, inf: 
   for (let i = 0; i < m.length; i++) {
     const v = (m[i] ?? 0) + carry
     if (v <= 0) continue
-    const x = Math.exp(Math.log(v) + lambda * (lo + i) * h - maxLog)
+    const x = scaleExp(v, lambda * (lo + i) * h - maxLog)
     if (x > 1e-300) {
       w[i] = x
       carry = 0
@@ -113,7 +116,7 @@ const untilt = (t: Tilted, lambda: number, h: number): PldPmf => {
   const masses = new Float64Array(t.w.length)
   for (let i = 0; i < t.w.length; i++) {
     const w = t.w[i] ?? 0
-    if (w > 0) masses[i] = Math.exp(Math.log(w) + t.logScale - lambda * (t.lo + i) * h)
+    if (w > 0) masses[i] = scaleExp(w, t.logScale - lambda * (t.lo + i) * h)
   }
   return { h, lo: t.lo, masses, infinityMass: Math.min(1, t.inf) }
 }
@@ -147,7 +150,7 @@ const truncate = (
   for (let i = 0; i < n; i++) {
     const wi = w[i] ?? 0
     if (wi > 0) {
-      const v = Math.exp(Math.log(wi) + t.logScale - lambda * (t.lo + i) * h)
+      const v = scaleExp(wi, t.logScale - lambda * (t.lo + i) * h)
       u[i] = v
       keptAll += v
     }
