@@ -1,7 +1,8 @@
 /**
  * `pnpm bench accounting [--json]`: time per epsilon by each accountant in VaultGemma's
- * regime (q=4.08e-5, sigma=0.614, T=1e5, delta=1.1e-10) and a DP-SGD regime (q=0.01,
- * sigma=1, T=1e4, delta=1e-5), plus one calibration. Prints figures; asserts nothing.
+ * regime (q=4.08e-5, sigma=0.614, T=1e5, delta=1.1e-10), a DP-SGD regime (q=0.01,
+ * sigma=1, T=1e4, delta=1e-5) and a small-noise one (q=0.0015, sigma=0.3, T=20, delta=1e-6),
+ * plus two calibrations. Prints figures; asserts nothing.
  * Reference (issue 3): dp_accounting ~0.05 s (RDP), 1.6-3.6 s (PLD) per epsilon here.
  */
 import { Result } from "effect"
@@ -25,7 +26,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   const json = argv.includes("--json")
   const cases = [
     { name: "vaultgemma", q: 4.08e-5, sigma: 0.614, steps: 100_000, delta: 1.1e-10 },
-    { name: "dpsgd", q: 0.01, sigma: 1.0, steps: 10_000, delta: 1e-5 }
+    { name: "dpsgd", q: 0.01, sigma: 1.0, steps: 10_000, delta: 1e-5 },
+    // small noise multiplier (PLD used to return ~1e-13 here, taking 9 s and ~1 GB)
+    { name: "smallsigma", q: 0.0015, sigma: 0.3, steps: 20, delta: 1e-6 }
   ] as const
   const results: Array<Record<string, unknown>> = []
   for (const c of cases) {
@@ -54,6 +57,16 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     )
   )
   const calibration = { accountant: "pld", q: 0.01, steps: 10_000, epsilon: 2, delta: 1e-5, noiseMultiplier: cal.value.noiseMultiplier, seconds: cal.seconds }
-  if (json) console.log(JSON.stringify({ cases: results, calibration }))
-  else console.log(`calibration (PLD, q=0.01, T=1e4, eps=2, delta=1e-5): sigma ${cal.value.noiseMultiplier.toFixed(4)}  ${cal.seconds.toFixed(3)} s`)
+  // small-sigma calibration (used to run out of memory)
+  const calSmall = time(() =>
+    Result.getOrThrow(
+      calibrateNoiseMultiplier({ accountant: "pld", mechanism: { samplingRate: 0.0015 }, steps: 20, epsilon: 8, delta: 1e-6 })
+    )
+  )
+  const calibrationSmall = { accountant: "pld", q: 0.0015, steps: 20, epsilon: 8, delta: 1e-6, noiseMultiplier: calSmall.value.noiseMultiplier, seconds: calSmall.seconds }
+  if (json) console.log(JSON.stringify({ cases: results, calibration, calibrationSmall }))
+  else {
+    console.log(`calibration (PLD, q=0.01, T=1e4, eps=2, delta=1e-5): sigma ${cal.value.noiseMultiplier.toFixed(4)}  ${cal.seconds.toFixed(3)} s`)
+    console.log(`calibration (PLD, q=0.0015, T=20, eps=8, delta=1e-6): sigma ${calSmall.value.noiseMultiplier.toFixed(4)}  ${calSmall.seconds.toFixed(3)} s`)
+  }
 }
