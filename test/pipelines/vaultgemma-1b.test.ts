@@ -1,12 +1,13 @@
 /** The main pipeline at the micro scale end to end, and the 1b scale's plan and refusal. */
 import { describe, expect, it } from "vitest"
 import { Effect } from "effect"
-import { existsSync, readFileSync } from "node:fs"
+import { copyFileSync, existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { layout, readLedger, runPipeline } from "@dpipe/runtime"
+import { layout, readLedger, readParquetTable, runPipeline } from "@dpipe/runtime"
+import { TrainMetrics } from "@dpipe/stages/training-stages/index"
 import { accountingApi } from "@dpipe/stages/privacy/accounting-api"
 import vaultgemma, { scales } from "../../pipelines/vaultgemma-1b.ts"
-import { cli, listDir, repoRoot, tempStore } from "../runtime/helpers.ts"
+import { cli, listDir, outputHashes, repoRoot, startCli, tempStore, waitFor } from "../runtime/helpers.ts"
 
 const env = { DPIPE_PIPELINES: join(repoRoot, "pipelines") }
 
@@ -62,4 +63,42 @@ describe("vaultgemma-1b", () => {
     expect(existsSync(join(store, "runs", "big"))).toBe(false)
     expect(listDir(join(store, "runs"))).toEqual([])
   }, 120_000)
+
+  it("killed during DP training and resumed, ends with the same results as a run that was not", async () => {
+    const reference = tempStore()
+    const ref = await cli(["run", "vaultgemma-1b", "--scale", "micro", "--run-id", "ref", "--store", reference], env)
+    expect(ref.code, ref.stderr).toBe(0)
+    // Same store secret, so the same sampler and noise streams: only the crash differs.
+    const store = tempStore()
+    copyFileSync(join(reference, "secret.key"), join(store, "secret.key"))
+    const settings = ["--set", "dp-train.checkpointEvery=3", "--set", "baseline.checkpointEvery=3"]
+    const first = startCli(["run", "vaultgemma-1b", "--scale", "micro", "--run-id", "crash", "--store", store, "--json", ...settings], env)
+    await waitFor(() => listDir(join(store, "runs/crash/stages/dp-train/checkpoints")).some((n) => n.startsWith("step-")), 180_000, "a DP-SGD checkpoint")
+    first.child.kill("SIGKILL")
+    await first.done
+    const resumed = await cli(["resume", "crash", "--store", store, "--json"], env)
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stdout).toMatch(/"node":"dp-train","message":"restored checkpoint at step [1-9]/)
+    const a = outputHashes(reference, "ref")
+    const b = outputHashes(store, "crash")
+    // Every output is byte-identical, except the metrics tables' wall-clock column (tokens/s).
+    const { metrics: ma, ...restA } = a["dp-train"]!
+    const { metrics: mb, ...restB } = b["dp-train"]!
+    expect(restB).toEqual(restA)
+    expect(b["baseline"]!["weights"]).toBe(a["baseline"]!["weights"])
+    for (const node of ["privacy-statement", "evaluate", "memorization"]) expect(b[node], node).toEqual(a[node])
+    expect(b["report"]!["summary"]).toBe(a["report"]!["summary"])
+    const metricsOf = async (s: string, runId: string) => {
+      const rec = JSON.parse(readFileSync(join(s, "runs", runId, "run.json"), "utf8"))
+      const rows: Array<Record<string, unknown>> = []
+      for await (const batch of readParquetTable(join(s, "cache", rec.nodes["dp-train"].key, "metrics.parquet"), TrainMetrics)) {
+        for (const { tokens_per_sec: _, ...r } of batch) rows.push(r)
+      }
+      return rows
+    }
+    expect(ma === mb || JSON.stringify(await metricsOf(store, "crash")) === JSON.stringify(await metricsOf(reference, "ref"))).toBe(true)
+    const la = await readLedger(layout(reference).ledgerFile("ref"))
+    const lb = await readLedger(layout(store).ledgerFile("crash"))
+    expect(lb.map((e) => [e.steps, e.event])).toEqual(la.map((e) => [e.steps, e.event]))
+  }, 400_000)
 })
