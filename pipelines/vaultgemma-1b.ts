@@ -81,6 +81,8 @@ export const scales: Record<string, Settings> = {
     ...dataScales.tiny,
     "tokenizer.vocabSize": 2048,
     "pack.seqLen": 65,
+    // 150 steps of ~72 sequences see each sequence ~0.23 times: canaries need copies to be learnable at all.
+    "pack.canaries.repeats": 16,
     ...trainingScale({ model: tinyModel, steps: 150, samplingRate: 0.0015, warmupSteps: 10, dpPeakLr: 0.01 })
   },
   small: {
