@@ -12,12 +12,7 @@
  * is PLD only.
  */
 import { Result } from "effect"
-import {
-  poissonSampledGaussian,
-  selfComposed,
-  truncatedPoissonSampledGaussian,
-  type DpEvent
-} from "@dpipe/stages/accounting/events"
+import { selfComposed, type DpEvent, dpSgdStepEvent } from "@dpipe/stages/accounting/events"
 import { CalibrationError, InvalidAccountingParameterError, type UnsupportedEventError } from "@dpipe/stages/accounting/errors"
 import { rdpOfEvent, DEFAULT_RDP_ORDERS, type RdpOptions } from "@dpipe/stages/accounting/rdp"
 import { epsilonFromRdp, type RdpConversion } from "@dpipe/stages/accounting/rdp-conversion"
@@ -41,15 +36,7 @@ export interface AccountantOptions {
 
 type CalibrationFailure = CalibrationError | UnsupportedEventError | InvalidAccountingParameterError
 
-const stepEvent = (m: StepMechanism, sigma: number): DpEvent =>
-  m.datasetSize !== undefined && m.batchCap !== undefined
-    ? truncatedPoissonSampledGaussian({
-        datasetSize: m.datasetSize,
-        batchCap: m.batchCap,
-        samplingRate: m.samplingRate,
-        noiseMultiplier: sigma
-      })
-    : poissonSampledGaussian(m.samplingRate, sigma)
+const stepEvent = (m: StepMechanism, sigma: number): DpEvent => dpSgdStepEvent({ ...m, noiseMultiplier: sigma })
 
 /** epsilon of an event at delta by the chosen accountant. */
 export const epsilonOf = (

@@ -112,6 +112,29 @@ export const truncatedPoissonSampledGaussian = (args: {
   neighbouring: args.neighbouring ?? "add_remove"
 })
 
+/**
+ * The event of one DP-SGD step as the sampler implements it: Poisson sampling at rate q,
+ * truncated to a batch cap when both `datasetSize` and `batchCap` are given (DP-NOTES
+ * guard 3). The one place where sampler settings become an accountant event: the
+ * training stage, calibration and `pipeline account` all build their events here.
+ */
+export const dpSgdStepEvent = (args: {
+  readonly samplingRate: number
+  readonly noiseMultiplier: number
+  readonly datasetSize?: number | undefined
+  readonly batchCap?: number | undefined
+  readonly neighbouring?: Neighbouring
+}): LeafEvent =>
+  args.datasetSize !== undefined && args.batchCap !== undefined
+    ? truncatedPoissonSampledGaussian({
+        datasetSize: args.datasetSize,
+        batchCap: args.batchCap,
+        samplingRate: args.samplingRate,
+        noiseMultiplier: args.noiseMultiplier,
+        neighbouring: args.neighbouring ?? "add_remove"
+      })
+    : poissonSampledGaussian(args.samplingRate, args.noiseMultiplier, args.neighbouring ?? "add_remove")
+
 export const selfComposed = (event: DpEvent, count: number): SelfComposedEvent => ({
   _tag: "SelfComposedEvent",
   event,

@@ -6,7 +6,7 @@
  */
 import { Result } from "effect"
 import { calibrateNoiseMultiplier } from "@dpipe/stages/accounting/calibrate"
-import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/stages/accounting/events"
+import { dpSgdStepEvent, selfComposed } from "@dpipe/stages/accounting/events"
 import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
@@ -21,13 +21,7 @@ interface Query {
 
 const truncated = (q: Query): boolean => q.datasetSize !== undefined && q.batchCap !== undefined
 
-const event = (q: Query, sigma: number) =>
-  selfComposed(
-    truncated(q)
-      ? truncatedPoissonSampledGaussian({ datasetSize: q.datasetSize!, batchCap: q.batchCap!, samplingRate: q.samplingRate, noiseMultiplier: sigma })
-      : poissonSampledGaussian(q.samplingRate, sigma),
-    q.steps
-  )
+const event = (q: Query, sigma: number) => selfComposed(dpSgdStepEvent({ ...q, noiseMultiplier: sigma }), q.steps)
 
 export const accountingApi = {
   epsilon: (q: Query & { readonly noiseMultiplier: number }) => {

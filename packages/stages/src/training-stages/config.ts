@@ -11,7 +11,7 @@
  */
 import { Effect, Schema } from "effect"
 import { BackendName } from "@dpipe/stages/train/backend"
-import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian, type DpEvent } from "@dpipe/stages/accounting/events"
+import { dpSgdStepEvent, selfComposed, type DpEvent } from "@dpipe/stages/accounting/events"
 
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -86,15 +86,7 @@ export type TrainPerf = typeof TrainPerf.Type
 
 /** The DP event of one step of this config. */
 export const stepEvent = (c: TrainConfig): DpEvent =>
-  c.batchCap !== undefined
-    ? truncatedPoissonSampledGaussian({
-        datasetSize: c.datasetSize ?? 0,
-        batchCap: c.batchCap,
-        samplingRate: c.samplingRate,
-        noiseMultiplier: c.noiseMultiplier,
-        neighbouring: c.neighbouring
-      })
-    : poissonSampledGaussian(c.samplingRate, c.noiseMultiplier, c.neighbouring)
+  dpSgdStepEvent({ samplingRate: c.samplingRate, noiseMultiplier: c.noiseMultiplier, datasetSize: c.datasetSize, batchCap: c.batchCap, neighbouring: c.neighbouring })
 
 /** The DP event of `steps` steps of this config (what the ledger records). */
 export const trainingEvent = (c: TrainConfig, steps: number = c.steps): DpEvent => selfComposed(stepEvent(c), steps)
