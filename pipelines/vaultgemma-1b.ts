@@ -114,8 +114,9 @@ export default Pipeline.make(
     const data = addDataStages(b)
     const common = { model: tinyModel, steps: 150, samplingRate: 0.0015, clipNorm: 1, noiseMultiplier: 1 }
     const inputs = { sequences: data.pack.out.train_sequences, tokenizer: data.tokenizer.out.tokenizer }
-    const dp = b.add("dp-train", dpTrain, { config: common, inputs })
-    const base = b.add("baseline", train, { config: common, inputs })
+    // Each trainer computes in its own worker thread: the DP run and the baseline use both cores.
+    const dp = b.add("dp-train", dpTrain, { config: common, perf: { offThread: true }, inputs })
+    const base = b.add("baseline", train, { config: common, perf: { offThread: true }, inputs })
     const models = { dp_weights: dp.out.weights, dp_model: dp.out.model, baseline_weights: base.out.weights, baseline_model: base.out.model }
     const ev = b.add("evaluate", evaluate, {
       config: { maxSequences: 512 },

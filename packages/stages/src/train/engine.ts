@@ -224,5 +224,10 @@ export class WorkerEngine implements GradientEngine {
 }
 
 /** A LocalEngine for 1 worker, a WorkerEngine otherwise. */
-export const createEngine = (opts: EngineOptions, workers: number): Promise<GradientEngine> =>
-  workers <= 1 ? LocalEngine.create(opts) : WorkerEngine.create(opts, workers)
+/**
+ * One engine in this thread (`workers` <= 1), or `workers` worker threads. With
+ * `offThread`, even a single worker runs in its own thread, so that two trainers of one
+ * process (the DP run and its baseline) use two cores.
+ */
+export const createEngine = (opts: EngineOptions, workers: number, offThread = false): Promise<GradientEngine> =>
+  workers <= 1 && !offThread ? LocalEngine.create(opts) : WorkerEngine.create(opts, Math.max(1, workers))

@@ -41,6 +41,8 @@ export interface TrainOptions {
   readonly dataset: SequenceDataset
   readonly backend: BackendName
   readonly workers: number
+  /** Run the gradient engine in a worker thread even with one worker (two trainers, two cores). */
+  readonly offThread?: boolean
   readonly microBatchSize: number
   readonly normStrategy?: NormStrategy
   /** Seed of the (public) initialisation when no state is restored. */
@@ -168,7 +170,7 @@ export class Trainer {
       microBatchSize: opts.microBatchSize,
       ...(opts.normStrategy === undefined ? {} : { normStrategy: opts.normStrategy })
     }
-    const engine = await createEngine(engineOpts, opts.workers)
+    const engine = await createEngine(engineOpts, opts.workers, opts.offThread ?? false)
     const t = new Trainer(opts, engine)
     if (state !== undefined) t.restore(state)
     return t

@@ -78,6 +78,8 @@ export type TrainConfig = typeof TrainConfig.Type
 export const TrainPerf = Schema.Struct({
   backend: BackendName.pipe(withDefault("wasm" as const)),
   workers: PositiveInt.pipe(withDefault(1)),
+  /** Compute gradients in a worker thread even with one worker (lets two trainers use two cores). */
+  offThread: Schema.Boolean.pipe(withDefault(false)),
   microBatchSize: PositiveInt.pipe(withDefault(32)),
   /** Checkpoint (and ledger record) every this many steps. */
   checkpointEvery: PositiveInt.pipe(withDefault(25))

@@ -202,6 +202,7 @@ const makeTrainStage = (mode: Mode) =>
                   dataset: data,
                   backend: perf.backend,
                   workers: perf.workers,
+                  offThread: perf.offThread,
                   microBatchSize: perf.microBatchSize,
                   initSeed: config.initSeed,
                   selectBatch: (step) => {
