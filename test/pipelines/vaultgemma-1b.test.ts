@@ -39,7 +39,7 @@ describe("vaultgemma-1b", () => {
     // report.html is published into the run directory.
     const html = readFileSync(join(layout(store).runDir("m"), "report.html"), "utf8")
     expect(html).toContain("<svg")
-    expect(html).toContain(statement.epsilon.toFixed(2))
+    expect(html).toContain(`data-epsilon="${statement.epsilon}"`)
     const evaluation = read("evaluate", "evaluation.json")
     for (const k of ["dp", "nonPrivate", "unigram"]) expect(Number.isFinite(evaluation.models[k].meanLoss)).toBe(true)
   }, 300_000)
