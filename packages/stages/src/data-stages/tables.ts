@@ -1,21 +1,15 @@
 /**
  * Table schemas and JSON report schemas of the data stages.
  *
- * The row types match the data library's Effect Schemas (data/schema.ts `Document`,
- * `Sequence`; data/canary.ts `CanaryRecord`), so the library's generators feed the
- * tables directly.
+ * `Documents` and `Sequences` are declared once, in data/schema.ts, and re-exported
+ * here; the canaries table matches data/canary.ts `CanaryRecord`, so the library's
+ * generators feed the tables directly.
  */
 import { Schema } from "effect"
 import { Col, makeTable } from "@dpipe/dsl"
 import { CanaryFormat } from "@dpipe/stages/data/canary"
 
-/** Documents (private): one e-mail or user document each. `bytes` is the UTF-8 size of `text`. */
-export const Documents = makeTable("documents", {
-  doc_id: Col.utf8,
-  user_id: Col.utf8,
-  text: Col.utf8,
-  bytes: Col.int32
-})
+export { Documents, Sequences } from "@dpipe/stages/data/schema"
 
 /** Public text for the tokenizer: one sentence (nlp-corpus) or paragraph (Brown) per row. */
 export const PublicTexts = makeTable("public-texts", {
@@ -23,16 +17,6 @@ export const PublicTexts = makeTable("public-texts", {
   text: Col.utf8
 })
 
-/**
- * Packed sequences (private): exactly seqLen token ids each, the privacy unit of
- * sequence-level DP-SGD. `user_id` is the user contributing most tokens ("mixed"
- * packing) or the only one ("per-user").
- */
-export const Sequences = makeTable("sequences", {
-  seq_id: Col.int64,
-  user_id: Col.utf8,
-  tokens: Col.int32List
-})
 
 /** Where each copy of each canary went (private: it holds the secrets). */
 export const Canaries = makeTable("canaries", {

@@ -4,24 +4,32 @@
  * sequence, as in VaultGemma).
  */
 import { Schema } from "effect"
+import { Col, makeTable, type Row } from "@dpipe/dsl"
 
-/** One document: its id, its (pseudonymous) user, its text and its UTF-8 size. */
-export const Document = Schema.Struct({
-  doc_id: Schema.String,
-  user_id: Schema.String,
-  text: Schema.String,
-  bytes: Schema.Int
+/**
+ * Documents (private): one e-mail or user document each: its id, its (pseudonymous)
+ * user, its text and its UTF-8 size. One declaration gives the row type, the row
+ * Schema and the Parquet columns.
+ */
+export const Documents = makeTable("documents", {
+  doc_id: Col.utf8,
+  user_id: Col.utf8,
+  text: Col.utf8,
+  bytes: Col.int32
 })
-export type Document = typeof Document.Type
+export type Document = Row<typeof Documents>
 
-/** One packed training sequence of exactly seqLen token ids. */
-export const Sequence = Schema.Struct({
-  seq_id: Schema.Int,
-  /** The only user in "per-user" packing; in "mixed" packing the user contributing most tokens. */
-  user_id: Schema.String,
-  tokens: Schema.instanceOf(Int32Array)
+/**
+ * Packed sequences (private): exactly seqLen token ids each, the privacy unit of
+ * sequence-level DP-SGD. `user_id` is the user contributing most tokens ("mixed"
+ * packing) or the only one ("per-user").
+ */
+export const Sequences = makeTable("sequences", {
+  seq_id: Col.int64,
+  user_id: Col.utf8,
+  tokens: Col.int32List
 })
-export type Sequence = typeof Sequence.Type
+export type Sequence = Row<typeof Sequences>
 
 /** A raw RFC 822 message from a mail corpus. */
 export const RawMessage = Schema.Struct({
