@@ -4,9 +4,11 @@
  * Each leaf becomes a PLD pair (remove and add directions; Gaussian and replace-one
  * Gaussian are symmetric), leaves are composed with their counts (pld-composition.ts), and
  * delta = max(delta_remove, delta_add) (dp_accounting's PLDAccountant convention for
- * add/remove adjacency). For epsilon(delta) a cheap first pass at 8x coarser discretization,
- * tilted at the RDP epsilon (an upper bound, usually within 2x), locates epsilon so that the
- * tilt of the exact pass is focused there.
+ * add/remove adjacency). For epsilon(delta) the composition's tilt is focused at the RDP
+ * epsilon (an upper bound, usually within 2x; the answer is insensitive to it), or, for events
+ * RDP does not support, at the epsilon of a cheap first pass at 8x coarser discretization.
+ * The composition is a guaranteed upper bound (pld-composition.ts), so neither choice affects
+ * validity.
  *
  * Memory is bounded: the grid step is raised (coarsened; connect-the-dots stays pessimistic at
  * any step) until the single-step PLDs and the Chernoff range of the composition (all but
@@ -36,7 +38,7 @@ import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
 export interface PldOptions {
   /** Grid step of privacy loss values; default 1e-4 (dp_accounting's default). */
   readonly valueDiscretization?: number
-  /** Total tail mass that truncation may send to +infinity; default 1e-14. */
+  /** Total tail mass that truncation may send to +infinity; default 1e-14 (pldEpsilon: 1e-7 delta). */
   readonly tailMass?: number
   /**
    * pldEpsilon only: a close estimate of the answer (e.g. the target during calibration). The
@@ -195,14 +197,18 @@ export const pldEpsilon = (
   options: PldOptions = {}
 ): Result.Result<{ readonly epsilon: number; readonly stats: CompositionStats }, UnsupportedEventError> => {
   const h = options.valueDiscretization ?? DEFAULT_VALUE_DISCRETIZATION
-  let focus = options.epsilonHint
+  // Focus of the tilt: the hint, else the RDP epsilon (an upper bound on the PLD one; the
+  // result moves by ~1e-6 when the focus is off by 2x, and a focus above the answer keeps the
+  // supports shorter), else a first pass at 8x coarser discretization.
+  let focus = options.epsilonHint ?? rdpEpsilonGuess(event, delta)
   if (focus === undefined) {
-    const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: rdpEpsilonGuess(event, delta) ?? 1 })
+    const coarse = pldOfEvent(event, { ...options, valueDiscretization: 8 * h, focusEpsilon: 1 })
     if (Result.isFailure(coarse)) return Result.fail(coarse.failure)
     const guess = pairEpsilon(coarse.success.pair, delta)
     focus = Number.isFinite(guess) ? Math.max(0, guess) : 1
   }
-  const fine = pldOfEvent(event, { ...options, focusEpsilon: focus })
+  // tail mass sent to +infinity adds to delta: 1e-7 of the target keeps it negligible
+  const fine = pldOfEvent(event, { tailMass: 1e-7 * delta, ...options, focusEpsilon: focus })
   if (Result.isFailure(fine)) return Result.fail(fine.failure)
   return Result.succeed({ epsilon: pairEpsilon(fine.success.pair, delta), stats: fine.success.stats })
 }

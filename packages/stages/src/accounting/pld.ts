@@ -34,6 +34,12 @@ export interface PldPmf {
   readonly lo: number
   readonly masses: Float64Array
   readonly infinityMass: number
+  /**
+   * sum_i m_i e^{-l_i} for the EXACT discretized masses (Q's finite mass), when known in closed
+   * form. swapPmf needs it: the swapped PLD's mass at +infinity is 1 minus it, which summing
+   * the (upper-bound) masses would make too small.
+   */
+  readonly finiteQMass?: number
 }
 
 /** The two directions of an add/remove pair (identical for symmetric mechanisms). */
@@ -46,6 +52,8 @@ export const DEFAULT_VALUE_DISCRETIZATION = 1e-4
 
 /** Assumed bound on the relative error of each delta term (erfc is accurate to < 5e-14, see tests). */
 const DELTA_REL_ERR = 5e-14
+/** Unit roundoff of float64. */
+const EPS = 2 ** -53
 /** Noise quantile (in units of s) beyond which mass is cut (its delta goes to infinityMass). */
 const TAIL_Z = 10.5
 
@@ -118,7 +126,12 @@ export const connectTheDots = (
     epsLo = Math.min(epsLo, a)
     epsHi = Math.max(epsHi, b)
   }
-  const lo = Math.floor(epsLo / h)
+  // Remove direction of subsampled Gaussians (rates < 1): the loss is at least log(1 - r) for
+  // every component, so below it delta(eps) = 1 - e^eps exactly (P >= e^eps Q everywhere) and
+  // the bottom slope S_{-1} = (1 - delta_0) / x_0 is exactly 1 (weights summing to 1). The grid
+  // starts one step below to be sure of that.
+  const bottomExact = direction === "remove" && components.every((c) => c.rate < 1)
+  const lo = Math.floor(epsLo / h) - (bottomExact ? 1 : 0)
   const hi = Math.max(lo + 1, Math.ceil(epsHi / h))
   const n = hi - lo + 1
   const delta = new Float64Array(n)
@@ -149,13 +162,19 @@ export const connectTheDots = (
   }
   slope[n] = 0
   slopeErr[n] = 0
+  if (bottomExact) {
+    slope[0] = 1
+    slopeErr[0] = 0
+  }
   const masses = new Float64Array(n)
   for (let j = 0; j < n; j++) {
     const m = x(j) * ((slope[j] ?? 0) - (slope[j + 1] ?? 0))
     const me = x(j) * ((slopeErr[j] ?? 0) + (slopeErr[j + 1] ?? 0)) * (1 + 1e-15)
-    masses[j] = Math.max(0, m) + me
+    masses[j] = Math.max(0, m) * (1 + 4 * EPS) + me
   }
-  return { h, lo, masses, infinityMass: (delta[n - 1] ?? 0) + (err[n - 1] ?? 0) }
+  const infinityMass = (delta[n - 1] ?? 0) + (err[n - 1] ?? 0)
+  // sum m_j / x_j telescopes to S_{-1} - S_{n-1} = S_{-1}
+  return bottomExact ? { h, lo, masses, infinityMass, finiteQMass: 1 } : { h, lo, masses, infinityMass }
 }
 
 /**
@@ -164,17 +183,20 @@ export const connectTheDots = (
  * If the discrete pair dominates the mechanism's pair, the swapped discrete pair dominates the
  * swapped mechanism pair (same post-processing), so this gives the "add" direction without
  * differencing delta at very negative epsilon.
+ * Rounding: finite masses come from the upper bounds (rounded up), the mass at +infinity from
+ * the exact Q-mass (`finiteQMass`), so every tail R([x, inf]) is an upper bound too.
  */
 export const swapPmf = (pmf: PldPmf): PldPmf => {
   const n = pmf.masses.length
+  const qMass = pmf.finiteQMass
+  if (qMass === undefined) throw new Error("swapPmf needs the PMF's exact Q-mass (connectTheDots of a remove direction provides it)")
   const masses = new Float64Array(n)
-  let q = 0
   for (let i = 0; i < n; i++) {
-    const m = (pmf.masses[n - 1 - i] ?? 0) * Math.exp((pmf.lo + n - 1 - i) * pmf.h * -1)
-    masses[i] = m
-    q += m
+    const l = (pmf.lo + n - 1 - i) * pmf.h
+    // exp within 1 ulp, its argument within 2u |l|, one product: inflate by 4u (|l| + 2)
+    masses[i] = pmf.masses[n - 1 - i]! * Math.exp(-l) * (1 + 4 * EPS * (Math.abs(l) + 2))
   }
-  return { h: pmf.h, lo: -(pmf.lo + n - 1), masses, infinityMass: Math.max(0, 1 - q) }
+  return { h: pmf.h, lo: -(pmf.lo + n - 1), masses, infinityMass: Math.max(0, 1 - qMass) }
 }
 
 /** PLD pair of the Gaussian mechanism (noise multiplier sigma, sensitivity 1). */
@@ -254,25 +276,83 @@ export const truncatedPoissonComponents = (
   return comps
 }
 
-/** hockey-stick delta(eps) of a discretized PLD (an upper bound when the PMF is). */
+/**
+ * hockey-stick delta(eps) of a discretized PLD, rounded up (an upper bound when the PMF is one):
+ * inf + sum_{l_i > eps} m_i (1 - e^{eps - l_i}). Each term's computed value is within
+ * 2u (|eps| + |l_i| + 2) m_i of the exact one (the rounding of l_i and eps - l_i moves the
+ * argument of expm1 by at most u (|eps| + 2|l_i|), expm1 is within 1 ulp, the product rounds),
+ * and the sum of n non-negative terms within gamma_n: both are added.
+ */
 export const pmfDelta = (pmf: PldPmf, epsilon: number): number => {
-  let d = pmf.infinityMass
-  const start = Math.max(0, Math.floor(epsilon / pmf.h) - pmf.lo + 1)
-  for (let i = start; i < pmf.masses.length; i++) {
+  let d = 0
+  let above = 0
+  let maxAbs = 0
+  const start = Math.max(0, Math.floor(epsilon / pmf.h) - pmf.lo)
+  const n = pmf.masses.length
+  // entries whose computed l is a rounding error below epsilon are included (term clamped at
+  // 0, its true value is within the term error bound)
+  const from = epsilon - 4 * EPS * (Math.abs(epsilon) + 1)
+  for (let i = start; i < n; i++) {
     const l = (pmf.lo + i) * pmf.h
-    if (l > epsilon) d += (pmf.masses[i] ?? 0) * -Math.expm1(epsilon - l)
+    if (l > from) {
+      const m = pmf.masses[i]!
+      d += m * Math.max(0, -Math.expm1(epsilon - l))
+      above += m
+      maxAbs = Math.abs(l)
+    }
   }
-  return Math.min(1, d)
+  const termErr = 2 * EPS * (Math.abs(epsilon) + maxAbs + 2) * above * (1 + 1e-9)
+  const sumErr = (n + 2) * EPS * 1.01 * d
+  return Math.min(1, (pmf.infinityMass + d + termErr + sumErr) * (1 + 4 * EPS))
 }
 
-/** Smallest epsilon >= 0 with delta(epsilon) <= delta (Infinity if none). */
+/**
+ * Smallest epsilon >= 0 with pmfDelta(epsilon) <= delta (Infinity if none), to within
+ * 1e-12 relative (the returned value always satisfies the inequality).
+ *
+ * Between grid points delta(eps) = A_k - e^{eps - l_k} B_k with A_k = inf + sum_{i>k} m_i and
+ * B_k = sum_{i>k} m_i e^{l_k - l_i} (suffix sums, one pass from the top): the grid interval
+ * holding the answer and a candidate in it come from them, then pmfDelta (the rigorous
+ * evaluation) checks the candidate, stepping up if rounding made it a hair too small.
+ */
 export const pmfEpsilon = (pmf: PldPmf, delta: number): number => {
   if (pmf.infinityMass > delta) return Infinity
   if (pmfDelta(pmf, 0) <= delta) return 0
-  let lo = 0
-  let hi = Math.max(1e-9, (pmf.lo + pmf.masses.length) * pmf.h)
-  while (pmfDelta(pmf, hi) > delta) hi *= 2
-  for (let it = 0; it < 200 && hi - lo > 1e-12 * Math.max(1, hi); it++) {
+  const n = pmf.masses.length
+  const eh = Math.exp(-pmf.h)
+  let A = pmf.infinityMass
+  let B = 0
+  // the answer lies in [0, candidate]; refined to the crossing grid interval below
+  let candidate = Math.max(0, (pmf.lo + n) * pmf.h)
+  // k runs down from the top; (A, B) hold the sums over i > k
+  for (let k = n - 1; k >= 0; k--) {
+    const lk = (pmf.lo + k) * pmf.h
+    if (lk <= 0) break
+    if (A - B > delta) {
+      // delta(l_k) > delta >= delta(l_{k+1}): solve A - e^{eps - l_k} B = delta on [l_k, l_{k+1}]
+      const x = B > 0 ? Math.log((A - delta) / B) : 0
+      candidate = Math.min(candidate, lk + Math.max(0, x))
+      break
+    }
+    candidate = lk
+    const m = pmf.masses[k]!
+    A += m
+    B = (B + m) * eh
+  }
+  const tol = (e: number) => 1e-12 * Math.max(1, e)
+  // the rigorous evaluation decides: step up from the candidate until it holds...
+  let hi = candidate
+  let failed = -1
+  let step = tol(candidate)
+  while (pmfDelta(pmf, hi) > delta) {
+    failed = hi
+    hi += step
+    step *= 4
+  }
+  // ...and bisect down to the tolerance (a few evaluations: the candidate is within rounding)
+  let lo = failed >= 0 ? failed : Math.max(0, hi - tol(hi))
+  if (failed < 0 && pmfDelta(pmf, lo) <= delta) lo = 0 // candidate conservative (rare): full bisection
+  for (let it = 0; it < 200 && hi - lo > tol(hi); it++) {
     const mid = 0.5 * (lo + hi)
     if (pmfDelta(pmf, mid) > delta) lo = mid
     else hi = mid
