@@ -440,54 +440,46 @@ const directPart = (sa: Split, b: Float64Array, sb: Split, lenA: number, len: nu
   return out
 }
 
+/** Two non-negative arrays convolved together (the remove and add directions). */
+export type Operand = readonly [Float64Array, Float64Array]
+
 /** An operand's split, the FFT of its tails (packed, length n) and their norms. */
 interface Spectrum {
   readonly n: number
+  readonly second: Float64Array
   readonly split: readonly [Split, Split]
   readonly spectrum: Float64Array
   readonly norms: readonly [{ readonly l1: number; readonly l2: number }, { readonly l1: number; readonly l2: number }]
 }
 
 /**
- * Spectra are kept per operand: in binary powering the power is multiplied into the result
- * and then squared, usually at the same FFT length, so its transform is computed once.
+ * Spectra are kept per operand (keyed by its arrays): in binary powering the power is
+ * multiplied into the result and then squared, usually at the same FFT length, so its
+ * transform is computed once.
  */
-const spectra = new WeakMap<Pair, Spectrum>()
+const spectra = new WeakMap<Float64Array, Spectrum>()
 
-const spectrumOf = (x: Pair, n: number): Spectrum => {
-  const cached = spectra.get(x)
-  if (cached !== undefined && cached.n === n) return cached
-  const split = [splitHead(x[0].w), splitHead(x[1].w)] as const
+const spectrumOf = (x: Operand, n: number): Spectrum => {
+  const cached = spectra.get(x[0])
+  if (cached !== undefined && cached.n === n && cached.second === x[1]) return cached
+  const split = [splitHead(x[0]), splitHead(x[1])] as const
   const spectrum = pack(split[0].tail, split[1].tail, n)
   transformPermuted(spectrum, -1)
-  const result: Spectrum = { n, split, spectrum, norms: [norms(split[0].tail), norms(split[1].tail)] }
-  spectra.set(x, result)
+  const result: Spectrum = { n, second: x[1], split, spectrum, norms: [norms(split[0].tail), norms(split[1].tail)] }
+  spectra.set(x[0], result)
   return result
 }
 
-/** The unit measure (mass 1 at loss 0): convolving with it is the identity. */
-const UNIT: Tilted = { lo: 0, w: Float64Array.of(1), p: 0, mass: 1, inf: 0 }
-
-/** A leaf's tails trimmed like a convolution's (steps 3-4 of the header), before composing. */
-const trim = (t: Tilted, lambda: number, h: number, tailMass: number): Tilted =>
-  t.w.length <= 1 ? t : bound(t.w.slice(), t, UNIT, lambda, h, tailMass)
-
 /**
- * Convolves (a0 * b0, a1 * b1): heads directly, tails with one packed forward FFT per operand
- * and one inverse, then bounds each direction (see the header).
+ * Elementwise upper bounds of the two convolutions a0 * b0 and a1 * b1 of non-negative arrays
+ * (b = "square": a0 * a0, a1 * a1): heads directly, tails by one packed FFT per operand and
+ * one inverse, each entry of the tails' convolution raised by the bound E of
+ * convolutionErrorBound. Returns the bounds and E.
  */
-const convolvePair = (
-  a: Pair,
-  b: Pair | "square",
-  lambdas: readonly [number, number],
-  h: number,
-  tailMass: number,
-  stats: CompositionStats
-): Pair => {
-  const [a0, a1] = a
-  const [b0, b1] = b === "square" ? a : b
-  const len0 = a0.w.length + b0.w.length - 1
-  const len1 = a1.w.length + b1.w.length - 1
+export const convolveUpper = (a: Operand, b: Operand | "square"): { readonly upper: Operand; readonly roundingBound: number } => {
+  const bb = b === "square" ? a : b
+  const len0 = a[0].length + bb[0].length - 1
+  const len1 = a[1].length + bb[1].length - 1
   let n = 2
   while (n < Math.max(len0, len1)) n *= 2
   const A = spectrumOf(a, n)
@@ -513,18 +505,47 @@ const convolvePair = (
     prod[at + 1] = (c0i + c1r) * scale
   }
   transformPermuted(prod, 1)
-  stats.convolutions++
-  const direction = (d: 0 | 1, x: Tilted, y: Tilted, len: number): Tilted => {
-    // elementwise upper bound: fl(fl(c^ + E) * UP) >= c^ + E >= c (tails), plus the direct part
-    const v = directPart(sa[d], y.w, sb[d], x.w.length, len)
+  const direction = (d: 0 | 1, len: number): Float64Array => {
+    // fl(fl(c^ + E) * UP) >= c^ + E >= c for the tails, plus the direct part (rounded up)
+    const v = directPart(sa[d], bb[d], sb[d], a[d].length, len)
     for (let i = 0; i < len; i++) v[i] = (v[i]! + (prod[2 * i + d]! + E) * UP) * UP
+    return v
+  }
+  return { upper: [direction(0, len0), direction(1, len1)], roundingBound: E }
+}
+
+/** The unit measure (mass 1 at loss 0): convolving with it is the identity. */
+const UNIT: Tilted = { lo: 0, w: Float64Array.of(1), p: 0, mass: 1, inf: 0 }
+
+/** A leaf's tails trimmed like a convolution's (steps 3-4 of the header), before composing. */
+const trim = (t: Tilted, lambda: number, h: number, tailMass: number): Tilted =>
+  t.w.length <= 1 ? t : bound(t.w.slice(), t, UNIT, lambda, h, tailMass)
+
+/**
+ * Convolves (a0 * b0, a1 * b1): heads directly, tails with one packed forward FFT per operand
+ * and one inverse, then bounds each direction (see the header).
+ */
+const convolvePair = (
+  a: Pair,
+  b: Pair | "square",
+  lambdas: readonly [number, number],
+  h: number,
+  tailMass: number,
+  stats: CompositionStats
+): Pair => {
+  const [a0, a1] = a
+  const [b0, b1] = b === "square" ? a : b
+  const { upper, roundingBound } = convolveUpper([a0.w, a1.w], b === "square" ? "square" : [b0.w, b1.w])
+  stats.convolutions++
+  const direction = (d: 0 | 1, x: Tilted, y: Tilted): Tilted => {
+    const v = upper[d]
     let max = 0
-    for (let i = 0; i < len; i++) max = Math.max(max, v[i]!)
-    stats.maxRoundingBound = Math.max(stats.maxRoundingBound, E / max)
+    for (let i = 0; i < v.length; i++) max = Math.max(max, v[i]!)
+    stats.maxRoundingBound = Math.max(stats.maxRoundingBound, roundingBound / max)
     return bound(v, x, y, lambdas[d], h, tailMass)
   }
-  const r0 = direction(0, a0, b0, len0)
-  const r1 = direction(1, a1, b1, len1)
+  const r0 = direction(0, a0, b0)
+  const r1 = direction(1, a1, b1)
   stats.maxSupport = Math.max(stats.maxSupport, r0.w.length, r1.w.length)
   return [r0, r1]
 }
