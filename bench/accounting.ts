@@ -3,6 +3,9 @@
  * regime (q=4.08e-5, sigma=0.614, T=1e5, delta=1.1e-10), a DP-SGD regime (q=0.01,
  * sigma=1, T=1e4, delta=1e-5) and a small-noise one (q=0.0015, sigma=0.3, T=20, delta=1e-6),
  * plus two calibrations. Prints figures; asserts nothing.
+ * PLD times: the first call in the process ("cold", includes JIT compilation of the
+ * accountant) and the median of three more ("warm"). The PLD epsilon is a guaranteed upper
+ * bound (pld-composition.ts); its FFT rounding bound relative to the largest entry is printed.
  * Reference (issue 3): dp_accounting ~0.05 s (RDP), 1.6-3.6 s (PLD) per epsilon here.
  */
 import { Result } from "effect"
@@ -37,17 +40,20 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       const r = Result.getOrThrow(rdpOfEvent(event))
       return epsilonFromRdp(DEFAULT_RDP_ORDERS, r, c.delta)
     })
-    const pld = time(() => Result.getOrThrow(pldEpsilon(event, c.delta)).epsilon)
+    const pld = time(() => Result.getOrThrow(pldEpsilon(event, c.delta)))
+    const warm = [0, 1, 2].map(() => time(() => Result.getOrThrow(pldEpsilon(event, c.delta))).seconds).sort((a, b) => a - b)[1] ?? NaN
+    const stats = pld.value.stats
     results.push({
       case: c.name,
       rdp: { epsilon: rdp.value.epsilon, order: rdp.value.order, seconds: rdp.seconds },
-      pld: { epsilon: pld.value, seconds: pld.seconds }
+      pld: { epsilon: pld.value.epsilon, seconds: pld.seconds, warmSeconds: warm, roundingBound: stats.maxRoundingBound, maxSupport: stats.maxSupport }
     })
     if (!json) {
       console.log(
         `${c.name.padEnd(11)} q=${c.q} sigma=${c.sigma} T=${c.steps} delta=${c.delta}\n` +
           `  RDP eps ${rdp.value.epsilon.toFixed(4)} (order ${rdp.value.order})  ${rdp.seconds.toFixed(3)} s\n` +
-          `  PLD eps ${pld.value.toFixed(4)}  ${pld.seconds.toFixed(3)} s`
+          `  PLD eps ${pld.value.epsilon.toFixed(6)}  cold ${pld.seconds.toFixed(3)} s, warm ${warm.toFixed(3)} s  ` +
+          `(upper bound; FFT rounding <= ${stats.maxRoundingBound.toExponential(1)} of the peak, support ${stats.maxSupport})`
       )
     }
   }
