@@ -28,6 +28,13 @@
  *    2-norms. Every entry of the support becomes c^_i + E, rounded up: an elementwise upper
  *    bound of the exact convolution. (The previous version zeroed entries below a "noise floor"
  *    and assumed their error was below it: not a bound.)
+ * 2b. Spiky operands. E scales with ||a||_1 ||b||_2, and one step of a subsampled Gaussian at a
+ *    small rate is a spike (mass ~1 within a few grid steps of 0) next to a long tail ~1e-10
+ *    below it per entry, which E would swamp (at VaultGemma's scale this cost ~0.06 in
+ *    epsilon). So a narrow head (up to HEAD_MAX entries around the largest one, when it holds
+ *    at least half the weight) is split off: head_a * b + tail_a * head_b is summed directly
+ *    (non-negative terms: relative error gamma_k, rounded up) and only tail_a * tail_b goes
+ *    through the FFT, whose E is then relative to the tails.
  * 3. Mass budget. The exact convolution's finite mass is at most M = mass_a * mass_b. Walking
  *    down from the top, entries are kept while their cumulative (untilted, rounded-up) mass is
  *    below M; the entry where it reaches M gets the remainder and everything below is dropped.
@@ -374,7 +381,7 @@ const bound = (
 /** Tilted weight (relative) that moving the lower tail up may add per convolution. */
 const LOWER_BUDGET = 1e-9
 
-/** Widest head (entries) convolved directly (step 2b of the header). */
+/** Widest head (entries) convolved directly (step 2b of the header): wider is tighter and slower. */
 const HEAD_MAX = 64
 /** A head holds the entries above this fraction of the largest one (contiguous, around it). */
 const HEAD_LEVEL = 1e-4
