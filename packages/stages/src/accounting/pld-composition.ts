@@ -364,18 +364,19 @@ const bound = (
   if (low > bottom) {
     let s = 0
     for (let i = bottom; i < low; i++) s += i === cut ? 0 : u[i]!
-    moved = sumUpper(s, low - bottom) + (cut >= 0 && cut < low ? remainder : 0)
-    kept[0] = kept[0]! + tiltOneUpper(moved, (lo + low) * h, p, lambda) * UP
+    moved = (sumUpper(s, low - bottom) + (cut >= 0 && cut < low ? remainder : 0)) * UP
+    kept[0] = (kept[0]! + tiltOneUpper(moved, (lo + low) * h, p, lambda)) * UP
   }
-  // finite mass of the result, from above
+  // finite mass of the result, from above (a weight from tiltOneUpper stands for at most K^2
+  // times the mass it was made from)
   let s = 0
   for (let i = low; i <= hi; i++) s += i === cut ? 0 : u[i]!
-  const mass = sumUpper(s, hi - low + 1) + (cut >= low ? remainder * UP : 0) + moved * UP
+  const mass = (sumUpper(s, hi - low + 1) + ((cut >= low ? remainder : 0) + moved) * K2 * UP) * UP
   let max = 0
   for (let i = 0; i < kept.length; i++) max = Math.max(max, kept[i]!)
   const e = max > 0 ? exponentOf(max) : 0
   scalePow2(kept, e)
-  return { lo: lo + low, w: kept, p: p + e, mass, inf: infIn + sumUpper(up, len) }
+  return { lo: lo + low, w: kept, p: p + e, mass, inf: (infIn + sumUpper(up, len)) * UP }
 }
 
 /** Tilted weight (relative) that moving the lower tail up may add per convolution. */

@@ -13,7 +13,10 @@
  * x_j = e^{eps_j} and slopes S_j = (delta_j - delta_{j+1}) / (x_{j+1} - x_j) (S_{-1} = 1 at the
  * bottom, S_n = 0 at the top): mass_j = x_j (S_{j-1} - S_j), infinityMass = delta_n.
  * Floating-point errors of delta_j are bounded (DELTA_REL_ERR times the magnitude of its two
- * terms) and pushed into the masses as extra (upward) mass, so the result stays an upper bound.
+ * terms), as are those of the steps x_{j+1} - x_j, and pushed into the masses as extra (upward)
+ * mass; the curve is evaluated a few ulps below each grid point (see connectTheDots). So the
+ * result dominates the mechanism, rounding included (given erfc's accuracy, tested in
+ * special.test.ts). The swap (add direction) and the hockey-stick evaluation keep that.
  *
  * Mechanisms (all with sensitivity 1, noise s; Koskela et al. 2020 / dp_accounting's
  * AdditiveNoisePrivacyLoss):
@@ -134,10 +137,20 @@ export const connectTheDots = (
   const lo = Math.floor(epsLo / h) - (bottomExact ? 1 : 0)
   const hi = Math.max(lo + 1, Math.ceil(epsHi / h))
   const n = hi - lo + 1
+  // The curve is evaluated at g_j, the float (lo + j) h moved down by a few ulps, so that
+  // g_j <= l_j = (lo + j) h (exact reals) for certain: the connect-the-dots PMF on the points
+  // g_j dominates the mechanism, and placing its masses at the grid points l_j >= g_j moves
+  // mass up, which keeps it dominating. x_j = e^{g_j} and the steps x_{j+1} - x_j =
+  // x_j expm1(g_{j+1} - g_j) are then accurate to a few ulps (differencing two exps instead
+  // would lose a factor 1/h).
+  const g = (j: number) => {
+    const l = (lo + j) * h
+    return l - 8 * EPS * Math.abs(l)
+  }
   const delta = new Float64Array(n)
   const err = new Float64Array(n)
   for (let j = 0; j < n; j++) {
-    const eps = (lo + j) * h
+    const eps = g(j)
     let d = 0
     let e = 0
     for (const c of components) {
@@ -148,17 +161,19 @@ export const connectTheDots = (
     delta[j] = d
     err[j] = e + 1e-16 * d
   }
-  // Slopes of the chords and their error bounds; S_{-1} = (1 - delta_0)/x_0, S_{n-1} = 0.
-  const x = (j: number) => Math.exp((lo + j) * h)
+  // Slopes of the chords and their error bounds (the 8u term: relative error of the step);
+  // S_{-1} = (1 - delta_0)/x_0, and 0 above the top.
+  const x = (j: number) => Math.exp(g(j))
   const slope = new Float64Array(n + 1)
   const slopeErr = new Float64Array(n + 1)
   const x0 = x(0)
   slope[0] = Math.min(1, (1 - (delta[0] ?? 0)) / x0)
-  slopeErr[0] = ((err[0] ?? 0) + 1e-16) / x0
+  slopeErr[0] = ((err[0] ?? 0) + 1e-16) / x0 + 8 * EPS * slope[0]!
   for (let j = 0; j + 1 < n; j++) {
-    const dx = x(j + 1) - x(j)
-    slope[j + 1] = ((delta[j] ?? 0) - (delta[j + 1] ?? 0)) / dx
-    slopeErr[j + 1] = ((err[j] ?? 0) + (err[j + 1] ?? 0) + 1e-16 * (delta[j] ?? 0)) / dx
+    const dx = x(j) * Math.expm1(g(j + 1) - g(j))
+    const sj = ((delta[j] ?? 0) - (delta[j + 1] ?? 0)) / dx
+    slope[j + 1] = sj
+    slopeErr[j + 1] = ((err[j] ?? 0) + (err[j + 1] ?? 0) + 1e-16 * (delta[j] ?? 0)) / dx + 8 * EPS * Math.abs(sj)
   }
   slope[n] = 0
   slopeErr[n] = 0
@@ -168,9 +183,10 @@ export const connectTheDots = (
   }
   const masses = new Float64Array(n)
   for (let j = 0; j < n; j++) {
-    const m = x(j) * ((slope[j] ?? 0) - (slope[j + 1] ?? 0))
-    const me = x(j) * ((slopeErr[j] ?? 0) + (slopeErr[j + 1] ?? 0)) * (1 + 1e-15)
-    masses[j] = Math.max(0, m) * (1 + 4 * EPS) + me
+    const xj = x(j)
+    const m = xj * ((slope[j] ?? 0) - (slope[j + 1] ?? 0))
+    const me = xj * ((slopeErr[j] ?? 0) + (slopeErr[j + 1] ?? 0)) * (1 + 1e-15)
+    masses[j] = (Math.max(0, m) * (1 + 8 * EPS) + me) * (1 + 4 * EPS)
   }
   const infinityMass = (delta[n - 1] ?? 0) + (err[n - 1] ?? 0)
   // sum m_j / x_j telescopes to S_{-1} - S_{n-1} = S_{-1}
