@@ -12,8 +12,8 @@
  * so the chord lies above it: the discrete PLD dominates the mechanism (pessimistic). With
  * x_j = e^{eps_j} and slopes S_j = (delta_j - delta_{j+1}) / (x_{j+1} - x_j) (S_{-1} = 1 at the
  * bottom, S_n = 0 at the top): mass_j = x_j (S_{j-1} - S_j), infinityMass = delta_n.
- * Floating-point errors of delta_j are bounded (DELTA_REL_ERR times the magnitude of its two
- * terms), as are those of the steps x_{j+1} - x_j, and pushed into the masses as extra (upward)
+ * Floating-point errors of delta_j are bounded (erfc's, ERFC_REL_ERR, and the arguments'
+ * rounding carried through the formulas, times the magnitude of its two terms), as are those of the steps x_{j+1} - x_j, and pushed into the masses as extra (upward)
  * mass; the curve is evaluated a few ulps below each grid point (see connectTheDots). So the
  * result dominates the mechanism, rounding included (given erfc's accuracy, tested in
  * special.test.ts). The swap (add direction) and the hockey-stick evaluation keep that.
@@ -53,8 +53,8 @@ export interface PldPair {
 
 export const DEFAULT_VALUE_DISCRETIZATION = 1e-4
 
-/** Assumed bound on the relative error of each delta term (erfc is accurate to < 5e-14, see tests). */
-const DELTA_REL_ERR = 5e-14
+/** Bound on erfc's relative error (special.test.ts: <= 1.6e-14 observed against 200 digits). */
+const ERFC_REL_ERR = 5e-14
 /** Unit roundoff of float64. */
 const EPS = 2 ** -53
 /** Noise quantile (in units of s) beyond which mass is cut (its delta goes to infinityMass). */
@@ -73,29 +73,80 @@ export interface Component {
   readonly sigma: number
 }
 
-const deltaRemove = (r: number, s: number, eps: number): DeltaValue => {
-  if (r >= 1) {
-    const t1 = normalCdf(1 / (2 * s) - eps * s)
-    const t2 = Math.exp(eps) * normalCdf(-1 / (2 * s) - eps * s)
-    return { delta: Math.max(0, t1 - t2), err: DELTA_REL_ERR * (t1 + t2) }
-  }
-  const em1 = Math.expm1(eps)
-  if (em1 + r <= 0) return { delta: -em1, err: 1e-16 }
-  const x = s * s * Math.log((em1 + r) / r) + 0.5
-  const t1 = r * normalSf((x - 1) / s)
-  const t2 = (em1 + r) * normalSf(x / s)
-  return { delta: Math.max(0, t1 - t2), err: DELTA_REL_ERR * (t1 + t2) }
+/**
+ * Relative error of Phibar(z) = normalSf(z) (or Phi(-z) = normalCdf(-z)) when the argument
+ * was computed with absolute error up to dz: erfc's own (ERFC_REL_ERR), plus the argument's
+ * effect through |d log Phibar / dz| = phi(z) / Phibar(z) <= |z| + 1 (the Mills-ratio bound
+ * for z >= 0; below 2 phi(0) < 1 for z < 0), including the rounding of z / sqrt(2).
+ */
+const sfErr = (z: number, dz: number): number => ERFC_REL_ERR + (Math.abs(z) + 1) * (dz + 2 * EPS * Math.abs(z)) * 1.01
+
+/**
+ * x = s^2 log(y / r) + 1/2 and its absolute error, given y's absolute error dy (each operation
+ * rounds once; log is within one ulp, and its argument's relative error passes through).
+ */
+const boundary = (y: number, dy: number, r: number, s: number): { readonly x: number; readonly dx: number } => {
+  const ratio = y / r
+  const L = Math.log(ratio)
+  const dL = (dy / y + EPS) * 1.01 + 2 * EPS * Math.abs(L)
+  const s2 = s * s
+  const x = s2 * L + 0.5
+  return { x, dx: s2 * dL * (1 + 2 * EPS) + 2 * EPS * s2 * Math.abs(L) + EPS * Math.abs(x) }
 }
 
+/**
+ * delta(eps) of the remove pair with a rigorous error bound: the two terms' relative errors
+ * (erfc, and the arguments' rounding carried through the formulas) times their sizes, plus the
+ * final subtraction's rounding.
+ */
+const deltaRemove = (r: number, s: number, eps: number): DeltaValue => {
+  if (r >= 1) {
+    const a = 1 / (2 * s) - eps * s
+    const b = -1 / (2 * s) - eps * s
+    const da = 3 * EPS * (1 / (2 * s) + Math.abs(eps * s)) + EPS * Math.abs(a)
+    const db = 3 * EPS * (1 / (2 * s) + Math.abs(eps * s)) + EPS * Math.abs(b)
+    const t1 = normalCdf(a)
+    const t2 = Math.exp(eps) * normalCdf(b)
+    const delta = Math.max(0, t1 - t2)
+    return { delta, err: t1 * sfErr(a, da) + t2 * (sfErr(b, db) + 3 * EPS) + EPS * delta }
+  }
+  const em1 = Math.expm1(eps)
+  if (em1 + r <= 0) return { delta: -em1, err: 2 * EPS * Math.abs(em1) + 1e-300 }
+  const y = em1 + r
+  const dy = 2 * EPS * Math.abs(em1) + EPS * y
+  const { x, dx } = boundary(y, dy, r, s)
+  const zA = (x - 1) / s
+  const zB = x / s
+  const dzA = (dx + EPS * Math.abs(x - 1)) / s + EPS * Math.abs(zA)
+  const dzB = dx / s + EPS * Math.abs(zB)
+  const t1 = r * normalSf(zA)
+  const t2 = y * normalSf(zB)
+  const delta = Math.max(0, t1 - t2)
+  return { delta, err: t1 * (sfErr(zA, dzA) + EPS) + t2 * (sfErr(zB, dzB) + dy / y + EPS) + EPS * delta }
+}
+
+/** delta(eps) of the add pair, with its error bound as in deltaRemove. */
 const deltaAdd = (r: number, s: number, eps: number): DeltaValue => {
   if (r >= 1) return deltaRemove(r, s, eps)
   const em1n = Math.expm1(-eps)
   if (em1n + r <= 0) return { delta: 0, err: 0 }
-  const x = s * s * Math.log((em1n + r) / r) + 0.5
+  const y = em1n + r
+  const dy = 2 * EPS * Math.abs(em1n) + EPS * y
+  const { x, dx } = boundary(y, dy, r, s)
+  const zA = (x - 1) / s
+  const zB = x / s
+  const dzA = (dx + EPS * Math.abs(x - 1)) / s + EPS * Math.abs(zA)
+  const dzB = dx / s + EPS * Math.abs(zB)
   const e = Math.exp(eps)
-  const t1 = (r * e - Math.expm1(eps)) * normalCdf(x / s)
-  const t2 = r * e * normalCdf((x - 1) / s)
-  return { delta: Math.max(0, t1 - t2), err: DELTA_REL_ERR * (t1 + t2) }
+  const em1 = Math.expm1(eps)
+  // c = r e^eps - (e^eps - 1) > 0 on the add pair's range; it cancels near the top
+  const c = r * e - em1
+  const dc = 3 * EPS * r * e + 2 * EPS * Math.abs(em1) + EPS * Math.abs(c)
+  // Phi(w) = Phibar(-w)
+  const t1 = c * normalCdf(zB)
+  const t2 = r * e * normalCdf(zA)
+  const delta = Math.max(0, t1 - t2)
+  return { delta, err: t1 * (sfErr(-zB, dzB) + dc / Math.abs(c) + EPS) + t2 * (sfErr(-zA, dzA) + 4 * EPS) + EPS * delta }
 }
 
 /** Privacy loss of the remove pair at output x. */
