@@ -15,7 +15,8 @@
  *   deltaFromRdp(orders, rdp, epsilon, "improved" | "classic"): { delta, order }
  *   DEFAULT_RDP_ORDERS
  *
- * PLD (pld.ts, pld-composition.ts, pld-accountant.ts):
+ * PLD (pld.ts, pld-composition.ts, pld-accountant.ts; fft.ts, upper-convolution.ts, chernoff.ts
+ * underneath). The PLD epsilon is a guaranteed upper bound, floating-point rounding included:
  *   pldEpsilon(event, delta, { valueDiscretization?, tailMass? }): Result<{ epsilon, stats }, UnsupportedEventError>
  *   pldDelta(event, epsilon, options?): Result<{ delta, stats }, UnsupportedEventError>
  *   pldOfEvent(event, options?) -> composed PldPair; pairDelta / pairEpsilon; composePlds; connectTheDots
@@ -34,5 +35,7 @@ export * from "@dpipe/stages/accounting/rdp"
 export * from "@dpipe/stages/accounting/rdp-conversion"
 export * from "@dpipe/stages/accounting/pld"
 export * from "@dpipe/stages/accounting/pld-composition"
+export * from "@dpipe/stages/accounting/chernoff"
+export * from "@dpipe/stages/accounting/upper-convolution"
 export * from "@dpipe/stages/accounting/pld-accountant"
 export * from "@dpipe/stages/accounting/calibrate"

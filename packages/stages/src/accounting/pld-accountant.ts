@@ -30,7 +30,8 @@ import {
   swapPmf,
   type PldPair
 } from "@dpipe/stages/accounting/pld"
-import { composePlds, composedRange, MAX_SUPPORT, type CompositionStats } from "@dpipe/stages/accounting/pld-composition"
+import { composedRange } from "@dpipe/stages/accounting/chernoff"
+import { composePlds, MAX_SUPPORT, type CompositionStats } from "@dpipe/stages/accounting/pld-composition"
 import { logGamma } from "@dpipe/stages/accounting/special"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
