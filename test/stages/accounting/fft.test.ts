@@ -5,6 +5,7 @@
  * meets that theorem's bound against an extended-precision DFT.
  */
 import { describe, expect, it } from "vitest"
+import { uniformArray as random } from "./helpers.ts"
 import { fftRelativeError, inverseTransform, transform, TWIDDLE_ERROR, twiddle } from "@dpipe/stages/accounting/fft"
 
 /** pi to 50 digits. */
@@ -86,15 +87,6 @@ const textbook = (x: Float64Array, sign: 1 | -1): Float64Array => {
   return y
 }
 
-const random = (n: number, seed: number): Float64Array => {
-  let s = seed >>> 0
-  const x = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    x[i] = s / 2 ** 32 - 0.5
-  }
-  return x
-}
 
 describe("FFT arithmetic", () => {
   it("is bit-identical to the textbook radix-2 algorithm (so Higham's Theorem 24.2 applies)", () => {

@@ -5,17 +5,9 @@
  * directly) and plain ones.
  */
 import { describe, expect, it } from "vitest"
+import { uniformArray as random } from "./helpers.ts"
 import { convolveUpper } from "@dpipe/stages/accounting/upper-convolution"
 
-const random = (n: number, seed: number): Float64Array => {
-  let s = seed >>> 0
-  const x = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    x[i] = s / 2 ** 32 - 0.5
-  }
-  return x
-}
 
 /** Direct convolution of non-negative arrays: every entry within gamma_n (relative). */
 const direct = (a: Float64Array, b: Float64Array): Float64Array => {

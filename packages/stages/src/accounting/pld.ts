@@ -82,16 +82,22 @@ export interface Component {
 const sfErr = (z: number, dz: number): number => ERFC_REL_ERR + (Math.abs(z) + 1) * (dz + 2 * EPS * Math.abs(z)) * 1.01
 
 /**
- * x = s^2 log(y / r) + 1/2 and its absolute error, given y's absolute error dy (each operation
- * rounds once; log is within one ulp, and its argument's relative error passes through).
+ * x = s^2 log(y / r) + 1/2 (where the two densities' ratio crosses e^eps) and the normal
+ * arguments (x - 1)/s, x/s with their absolute errors, given y's absolute error dy (each
+ * operation rounds once; log is within one ulp, and its argument's relative error passes
+ * through).
  */
-const boundary = (y: number, dy: number, r: number, s: number): { readonly x: number; readonly dx: number } => {
+const boundary = (y: number, dy: number, r: number, s: number) => {
   const ratio = y / r
   const L = Math.log(ratio)
   const dL = (dy / y + EPS) * 1.01 + 2 * EPS * Math.abs(L)
   const s2 = s * s
   const x = s2 * L + 0.5
-  return { x, dx: s2 * dL * (1 + 2 * EPS) + 2 * EPS * s2 * Math.abs(L) + EPS * Math.abs(x) }
+  const dx = s2 * dL * (1 + 2 * EPS) + 2 * EPS * s2 * Math.abs(L) + EPS * Math.abs(x)
+  // the two normal arguments (x - 1) / s and x / s, with their absolute errors
+  const zA = (x - 1) / s
+  const zB = x / s
+  return { zA, zB, dzA: (dx + EPS * Math.abs(x - 1)) / s + EPS * Math.abs(zA), dzB: dx / s + EPS * Math.abs(zB) }
 }
 
 /**
@@ -114,11 +120,7 @@ const deltaRemove = (r: number, s: number, eps: number): DeltaValue => {
   if (em1 + r <= 0) return { delta: -em1, err: 2 * EPS * Math.abs(em1) + 1e-300 }
   const y = em1 + r
   const dy = 2 * EPS * Math.abs(em1) + EPS * y
-  const { x, dx } = boundary(y, dy, r, s)
-  const zA = (x - 1) / s
-  const zB = x / s
-  const dzA = (dx + EPS * Math.abs(x - 1)) / s + EPS * Math.abs(zA)
-  const dzB = dx / s + EPS * Math.abs(zB)
+  const { zA, zB, dzA, dzB } = boundary(y, dy, r, s)
   const t1 = r * normalSf(zA)
   const t2 = y * normalSf(zB)
   const delta = Math.max(0, t1 - t2)
@@ -132,11 +134,7 @@ const deltaAdd = (r: number, s: number, eps: number): DeltaValue => {
   if (em1n + r <= 0) return { delta: 0, err: 0 }
   const y = em1n + r
   const dy = 2 * EPS * Math.abs(em1n) + EPS * y
-  const { x, dx } = boundary(y, dy, r, s)
-  const zA = (x - 1) / s
-  const zB = x / s
-  const dzA = (dx + EPS * Math.abs(x - 1)) / s + EPS * Math.abs(zA)
-  const dzB = dx / s + EPS * Math.abs(zB)
+  const { zA, zB, dzA, dzB } = boundary(y, dy, r, s)
   const e = Math.exp(eps)
   const em1 = Math.expm1(eps)
   // c = r e^eps - (e^eps - 1) > 0 on the add pair's range; it cancels near the top
