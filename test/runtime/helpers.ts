@@ -21,7 +21,7 @@ export interface CliResult {
 }
 
 export const startCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult>; output: () => string } => {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "bin/pipeline.ts"), ...args], {
+  const child = spawn(process.execPath, [join(repoRoot, "bin/pipeline.ts"), ...args], {
     cwd: repoRoot,
     env: { ...process.env, DPIPE_PIPELINES: testPipelines, ...env },
     stdio: ["ignore", "pipe", "pipe"]

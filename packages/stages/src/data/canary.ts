@@ -132,7 +132,10 @@ export class CanaryInserter {
   private readonly byDoc = new Map<number, Array<CanaryPlan["placements"][number]>>()
   private index = 0
 
-  constructor(private readonly plan: CanaryPlan) {
+  private readonly plan: CanaryPlan
+
+  constructor(plan: CanaryPlan) {
+    this.plan = plan
     for (const p of plan.placements) {
       const list = this.byDoc.get(p.docIndex)
       if (list === undefined) this.byDoc.set(p.docIndex, [p])

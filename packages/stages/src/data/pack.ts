@@ -61,8 +61,11 @@ export class SequencePacker {
   private readonly buffers = new Map<string, Buffer1>()
   private readonly eos: Int32Array
 
+  private readonly ids: PackIds
+
   /** @throws DataConfigError for a seqLen below 2 */
-  constructor(config: PackConfig, private readonly ids: PackIds) {
+  constructor(config: PackConfig, ids: PackIds) {
+    this.ids = ids
     if (!Number.isInteger(config.seqLen) || config.seqLen < 2) {
       throw new DataConfigError({ message: `pack: seqLen must be an integer >= 2, got ${config.seqLen}. VaultGemma uses 1024.` })
     }

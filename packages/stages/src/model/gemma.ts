@@ -237,7 +237,9 @@ class Constants {
   private readonly byT = new Map<number, { mask: tf.Tensor; cos: tf.Tensor; sin: tf.Tensor }>()
   readonly rot: tf.Tensor2D
   readonly rotT: tf.Tensor2D
-  constructor(private readonly c: ModelConfig) {
+  private readonly c: ModelConfig
+  constructor(c: ModelConfig) {
+    this.c = c
     // rotate_half(x) = [-x2, x1] = x R (Su et al. 2021, in the half-split layout used by Gemma).
     const hd = c.headDim
     const half = hd / 2

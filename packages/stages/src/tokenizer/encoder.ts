@@ -42,7 +42,10 @@ export class BpeTokenizer {
   private readonly byteId: Int32Array
   private cache = new Map<string, Int32Array>()
 
-  constructor(readonly model: BpeModel) {
+  readonly model: BpeModel
+
+  constructor(model: BpeModel) {
+    this.model = model
     const { tokens, specialCount, merges } = model
     this.vocabSize = tokens.length
     const pad = tokens.indexOf("<pad>"), eos = tokens.indexOf("<eos>")

@@ -77,10 +77,11 @@ const concatF32 = (parts: ReadonlyArray<Float32Array>): Float32Array => {
 /** In-thread engine. Call `LocalEngine.create` (initialises the backend). */
 export class LocalEngine implements GradientEngine {
   readonly model: GemmaModel
-  private constructor(
-    private readonly opts: EngineOptions,
-    readonly backend: BackendName
-  ) {
+  private readonly opts: EngineOptions
+  readonly backend: BackendName
+  private constructor(opts: EngineOptions, backend: BackendName) {
+    this.opts = opts
+    this.backend = backend
     this.model = new GemmaModel(opts.model)
   }
   static async create(opts: EngineOptions): Promise<LocalEngine> {
@@ -146,7 +147,9 @@ export type WorkerReply =
 export class WorkerEngine implements GradientEngine {
   private nextId = 0
   private readonly pending = new Map<number, { resolve: (r: BatchGradient) => void; reject: (e: Error) => void }>()
-  private constructor(private readonly workers: ReadonlyArray<Worker>) {
+  private readonly workers: ReadonlyArray<Worker>
+  private constructor(workers: ReadonlyArray<Worker>) {
+    this.workers = workers
     for (const wk of workers) {
       wk.on("message", (m: WorkerReply) => {
         if (m.type === "ready") return
@@ -166,7 +169,7 @@ export class WorkerEngine implements GradientEngine {
   static async create(opts: EngineOptions, workers: number): Promise<WorkerEngine> {
     const url = new URL("./worker.ts", import.meta.url)
     const list: Array<Worker> = []
-    for (let i = 0; i < workers; i++) list.push(new Worker(url, { execArgv: ["--import", "tsx"] }))
+    for (let i = 0; i < workers; i++) list.push(new Worker(url, { execArgv: [] }))
     await Promise.all(
       list.map(
         (wk) =>

@@ -148,10 +148,12 @@ export class Trainer {
   private counters: TrainCounters = { examples: 0, padding: 0, tokens: 0, clipped: 0, nonFinite: 0, emptySteps: 0 }
   readonly layout: ReadonlyArray<ParamSpec>
 
-  private constructor(
-    readonly opts: TrainOptions,
-    private readonly engine: GradientEngine
-  ) {
+  readonly opts: TrainOptions
+  private readonly engine: GradientEngine
+
+  private constructor(opts: TrainOptions, engine: GradientEngine) {
+    this.opts = opts
+    this.engine = engine
     this.layout = paramLayout(opts.model)
     this.params = initParams(opts.model, opts.initSeed ?? 0)
     this.m = new Float32Array(this.params.length)

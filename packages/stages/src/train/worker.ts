@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry for `WorkerEngine`: one tfjs instance per thread (the wasm backend is
  * single-threaded in Node), computing clipped gradient sums for its share of a batch.
- * Started with `new Worker(url, { execArgv: ["--import", "tsx"] })`.
+ * Started with `new Worker(url, { execArgv: [] })`: Node 24 loads TypeScript itself (type stripping).
  */
 import { parentPort } from "node:worker_threads"
 import { LocalEngine } from "@dpipe/stages/train/engine"

@@ -22,7 +22,10 @@ export type ParsedMessage =
   | { readonly ok: false; readonly reason: MalformedReason }
 
 class Malformed {
-  constructor(readonly reason: MalformedReason) {}
+  readonly reason: MalformedReason
+  constructor(reason: MalformedReason) {
+    this.reason = reason
+  }
 }
 
 const MAX_DEPTH = 8
