@@ -10,3 +10,14 @@ export const uniformArray = (n: number, seed: number): Float64Array => {
   }
   return x
 }
+
+/** Direct convolution of non-negative arrays: every entry within gamma_n (relative) of exact. */
+export const directConvolution = (a: Float64Array, b: Float64Array): Float64Array => {
+  const c = new Float64Array(a.length + b.length - 1)
+  for (let i = 0; i < a.length; i++) {
+    const ai = a[i]!
+    if (ai === 0) continue
+    for (let j = 0; j < b.length; j++) c[i + j] = c[i + j]! + ai * b[j]!
+  }
+  return c
+}

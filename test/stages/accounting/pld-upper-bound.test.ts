@@ -13,15 +13,11 @@ import { poissonSampledGaussian, selfComposed } from "@dpipe/stages/accounting/e
 import { pmfDelta, pmfEpsilon, poissonGaussianPld, type PldPmf } from "@dpipe/stages/accounting/pld"
 import { composePlds } from "@dpipe/stages/accounting/pld-composition"
 import { inverseTransform, transform } from "@dpipe/stages/accounting/fft"
+import { directConvolution } from "./helpers.ts"
 
 /** Direct convolution of two PMFs on the same grid (relative error ~ n u per entry). */
 const convolveDirect = (a: PldPmf, b: PldPmf): PldPmf => {
-  const out = new Float64Array(a.masses.length + b.masses.length - 1)
-  for (let i = 0; i < a.masses.length; i++) {
-    const ai = a.masses[i]!
-    if (ai === 0) continue
-    for (let j = 0; j < b.masses.length; j++) out[i + j] = out[i + j]! + ai * b.masses[j]!
-  }
+  const out = directConvolution(a.masses, b.masses)
   // drop entries below 1e-300 at both ends (lowers the reference: it stays a lower bound)
   let lo = 0
   let hi = out.length - 1

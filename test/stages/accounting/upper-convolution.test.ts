@@ -5,16 +5,10 @@
  * directly) and plain ones.
  */
 import { describe, expect, it } from "vitest"
-import { uniformArray as random } from "./helpers.ts"
+import { directConvolution as direct, uniformArray as random } from "./helpers.ts"
 import { convolveUpper } from "@dpipe/stages/accounting/upper-convolution"
 
 
-/** Direct convolution of non-negative arrays: every entry within gamma_n (relative). */
-const direct = (a: Float64Array, b: Float64Array): Float64Array => {
-  const c = new Float64Array(a.length + b.length - 1)
-  for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) c[i + j] = c[i + j]! + a[i]! * b[j]!
-  return c
-}
 
 describe("convolution upper bounds", () => {
   /** A spike with tails spanning 40 orders of magnitude (like a tilted PLD). */

@@ -22,19 +22,14 @@
  * Math.cos / Math.sin (V8: fdlibm) are accurate to within one ulp (<= 1.12e-16 on [0, 1]):
  * each component is within 2.9e-16, the complex twiddle within 4.1e-16. We use
  * mu = TWIDDLE_ERROR = 5e-16; test/stages/accounting/fft.test.ts checks twiddles against a
- * 40-digit evaluation.
+ * 45-digit evaluation.
  *
  * Data layout: interleaved [re0, im0, re1, im1, ...] in a Float64Array of length 2n.
  */
-
-/** Unit roundoff of float64. */
-export const UNIT_ROUNDOFF = 2 ** -53
+import { gamma } from "@dpipe/stages/accounting/internal/rounding"
 
 /** Bound on |w^ - w| for every twiddle this module computes (see the header). */
 export const TWIDDLE_ERROR = 5e-16
-
-/** gamma_k = k u / (1 - k u) (Higham, eq. 3.8). */
-export const gamma = (k: number): number => (k * UNIT_ROUNDOFF) / (1 - k * UNIT_ROUNDOFF)
 
 /**
  * Relative 2-norm error bound of `transform` / `inverseTransform` (before the 1/n scaling,

@@ -29,6 +29,7 @@
  * - Truncated Poisson (dataset size N, cap B; Chua et al. 2024, arXiv:2411.04205): see
  *   truncatedPoissonComponents below.
  */
+import { UNIT_ROUNDOFF as EPS } from "@dpipe/stages/accounting/internal/rounding"
 import { logAddExp, normalCdf, normalSf } from "@dpipe/stages/accounting/special"
 
 /** A PLD on the grid (lo + i) * h. Masses are upper bounds on the discretized masses. */
@@ -55,8 +56,7 @@ export const DEFAULT_VALUE_DISCRETIZATION = 1e-4
 
 /** Bound on erfc's relative error (special.test.ts: <= 1.6e-14 observed against 200 digits). */
 const ERFC_REL_ERR = 5e-14
-/** Unit roundoff of float64. */
-const EPS = 2 ** -53
+
 /** Noise quantile (in units of s) beyond which mass is cut (its delta goes to infinityMass). */
 const TAIL_Z = 10.5
 

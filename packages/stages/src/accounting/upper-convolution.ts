@@ -7,8 +7,8 @@
  * spiky operand is convolved directly instead (relative error gamma_k), since E scales with
  * the operands' norms and would swamp small entries next to a spike.
  */
-import { bitReversal, fftRelativeError, gamma, transformPermuted, UNIT_ROUNDOFF as U } from "@dpipe/stages/accounting/fft"
-import { sumUpper, UP } from "@dpipe/stages/accounting/internal/rounding"
+import { bitReversal, fftRelativeError, transformPermuted } from "@dpipe/stages/accounting/fft"
+import { gamma, sumUpper, UNIT_ROUNDOFF as U, UP } from "@dpipe/stages/accounting/internal/rounding"
 
 /** 1- and 2-norms of a non-negative vector, rounded up. */
 const norms = (x: Float64Array): { readonly l1: number; readonly l2: number } => {

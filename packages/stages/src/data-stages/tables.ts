@@ -8,6 +8,7 @@
 import { Schema } from "effect"
 import { Col, makeTable } from "@dpipe/dsl"
 import { CanaryFormat } from "@dpipe/stages/data/canary"
+import { LoadStatsSchema } from "@dpipe/stages/data/schema"
 
 export { Documents, Sequences } from "@dpipe/stages/data/schema"
 
@@ -33,11 +34,7 @@ export const Canaries = makeTable("canaries", {
 /** The corpus stage's load report: aggregate counts over private data (labelled private). */
 export const CorpusReport = Schema.Struct({
   source: Schema.String,
-  read: Schema.Int,
-  kept: Schema.Int,
-  duplicates: Schema.Int,
-  malformed: Schema.Int,
-  malformedByReason: Schema.Record(Schema.String, Schema.Int),
+  ...LoadStatsSchema.fields,
   /** True when `maxDocuments` stopped the load early (the counts cover what was read). */
   truncated: Schema.Boolean
 })

@@ -18,10 +18,10 @@
  */
 import { Effect, Stream } from "effect"
 import { Artifact, Progress, Stage } from "@dpipe/dsl"
+import type { ModelConfig } from "@dpipe/stages/model/gemma"
 import { Sequences } from "@dpipe/stages/data-stages/tables"
-import { ModelConfig } from "@dpipe/stages/model/gemma"
 import { lossMetrics, type LossSummary, unigramNegLogProbs } from "./metrics.ts"
-import { checkVocabulary, fail, loadModel, readSequences, readTokenizer, type SequenceSet, tokenByteLengths, tokenLosses } from "./models.ts"
+import { checkVocabulary, fail, trainedModelInputs, loadModel, readSequences, readTokenizer, type SequenceSet, tokenByteLengths, tokenLosses } from "./models.ts"
 import { EvalPerf, Evaluation, EvaluateConfig, type ModelEvaluation } from "./tables.ts"
 
 const NAME = "evaluate"
@@ -56,10 +56,7 @@ export const evaluate = Stage.make({
     eval_sequences: Artifact.table(Sequences),
     train_sequences: Artifact.table(Sequences, { description: "for the unigram baseline's token counts" }),
     tokenizer: Artifact.file("tokenizer", "json"),
-    dp_weights: Artifact.tensors("weights"),
-    dp_model: Artifact.json("model-config", ModelConfig),
-    baseline_weights: Artifact.tensors("weights"),
-    baseline_model: Artifact.json("model-config", ModelConfig)
+    ...trainedModelInputs
   },
   outputs: {
     evaluation: Artifact.json("evaluation", Evaluation, { label: "private", description: "held-out metrics on private eval data (unnoised)" })

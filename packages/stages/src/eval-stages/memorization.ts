@@ -33,13 +33,13 @@
  */
 import { Effect } from "effect"
 import { Artifact, Progress, Stage } from "@dpipe/dsl"
+import type { ModelConfig } from "@dpipe/stages/model/gemma"
 import { renderCanary, randomSecret } from "@dpipe/stages/data/canary"
 import { CanaryInfo, Canaries, Sequences } from "@dpipe/stages/data-stages/tables"
-import { ModelConfig } from "@dpipe/stages/model/gemma"
 import { keyedStream, type KeyedStream } from "@dpipe/stages/random/keyed-random"
 import type { BpeTokenizer } from "@dpipe/stages/tokenizer/encoder"
 import { indexOfTokens, normalFitExposure, normalizedEditDistance, rankAmong, sameTokens, sampledExposure } from "./metrics.ts"
-import { checkVocabulary, fail, greedyDecode, type LoadedModel, loadModel, readSequences, readTokenizer, tokenLosses } from "./models.ts"
+import { checkVocabulary, fail, trainedModelInputs, greedyDecode, type LoadedModel, loadModel, readSequences, readTokenizer, tokenLosses } from "./models.ts"
 import { CanaryExposure, type CanaryExposureRow, EvalPerf, type MatchCounts, Memorization, MemorizationConfig } from "./tables.ts"
 
 const NAME = "memorization"
@@ -112,10 +112,7 @@ export const memorization = Stage.make({
     canaries: Artifact.table(Canaries),
     canary_info: Artifact.json("canary-info", CanaryInfo),
     tokenizer: Artifact.file("tokenizer", "json"),
-    dp_weights: Artifact.tensors("weights"),
-    dp_model: Artifact.json("model-config", ModelConfig),
-    baseline_weights: Artifact.tensors("weights"),
-    baseline_model: Artifact.json("model-config", ModelConfig)
+    ...trainedModelInputs
   },
   outputs: {
     memorization: Artifact.json("memorization", Memorization, { label: "private", description: "exposure and extraction rates on private training data (unnoised)" }),

@@ -6,12 +6,20 @@
  * computes gradients.
  */
 import { Effect, Stream } from "effect"
-import { ArtifactReadError, StageFailed, type TensorMap } from "@dpipe/dsl"
-import { GemmaModel, type ModelConfig, paramLayout, uploadWeights, disposeWeights, type Weights } from "@dpipe/stages/model/gemma"
+import { Artifact, ArtifactReadError, StageFailed, type TensorMap } from "@dpipe/dsl"
+import { GemmaModel, ModelConfig, paramLayout, uploadWeights, disposeWeights, type Weights } from "@dpipe/stages/model/gemma"
 import type { BpeTokenizer } from "@dpipe/stages/tokenizer/encoder"
 import { tokenizerFromJson } from "@dpipe/stages/tokenizer/hf-json"
 import { type BackendName, initBackend } from "@dpipe/stages/train/backend"
 import { argmax } from "./metrics.ts"
+
+/** The two trained models both evaluation stages score: the DP-SGD one and the non-private baseline. */
+export const trainedModelInputs = {
+  dp_weights: Artifact.tensors("weights"),
+  dp_model: Artifact.json("model-config", ModelConfig),
+  baseline_weights: Artifact.tensors("weights"),
+  baseline_model: Artifact.json("model-config", ModelConfig)
+}
 
 export const fail = (message: string): StageFailed => new StageFailed({ message })
 

@@ -11,6 +11,7 @@
  */
 import { Effect, Schema } from "effect"
 import { BackendName } from "@dpipe/stages/train/backend"
+import { ModelConfig } from "@dpipe/stages/model/gemma"
 import { dpSgdStepEvent, selfComposed, type DpEvent } from "@dpipe/stages/accounting/events"
 
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
@@ -22,12 +23,12 @@ export const ModelShape = Schema.Struct({
   vocabSize: Schema.optionalKey(PositiveInt),
   /** Expected context length; when set it must equal the sequence length - 1 (checked). */
   contextLength: Schema.optionalKey(PositiveInt),
-  dModel: PositiveInt,
-  layers: PositiveInt,
-  heads: PositiveInt,
-  kvHeads: PositiveInt,
-  headDim: PositiveInt,
-  ffnDim: PositiveInt,
+  dModel: ModelConfig.fields.dModel,
+  layers: ModelConfig.fields.layers,
+  heads: ModelConfig.fields.heads,
+  kvHeads: ModelConfig.fields.kvHeads,
+  headDim: ModelConfig.fields.headDim,
+  ffnDim: ModelConfig.fields.ffnDim,
   tiedEmbeddings: Schema.Boolean.pipe(withDefault(true)),
   ropeBase: Positive.pipe(withDefault(10000)),
   normEps: Positive.pipe(withDefault(1e-6))

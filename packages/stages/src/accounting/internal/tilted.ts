@@ -4,9 +4,8 @@
  * weights w and the masses a round UP (a slack factor K covers the argument's and exp's
  * rounding), so that whatever is built from them stays an upper bound (pld-composition.ts).
  */
-import { UNIT_ROUNDOFF as U } from "@dpipe/stages/accounting/fft"
 import type { PldPmf } from "@dpipe/stages/accounting/pld"
-import { sumUpper, TINY } from "@dpipe/stages/accounting/internal/rounding"
+import { sumUpper, TINY, UNIT_ROUNDOFF as U } from "@dpipe/stages/accounting/internal/rounding"
 
 /**
  * A tilted measure: a_i = w_i 2^p e^{-lambda l_i}, l_i = (lo + i) h (real arithmetic on the
