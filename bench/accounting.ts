@@ -17,7 +17,7 @@ import {
   poissonSampledGaussian,
   rdpOfEvent,
   selfComposed
-} from "@dpipe/stages/accounting/index"
+} from "@dpipe/accounting/index"
 
 const time = <A>(f: () => A): { readonly value: A; readonly seconds: number } => {
   const t0 = performance.now()

@@ -8,17 +8,17 @@
  *   - Poisson sampler time per step at N = 1e6, q = 1e-3 and N = 1e9, q = 5e-4.
  * Prints figures; asserts nothing.
  */
-import { messagesToDocuments } from "@dpipe/stages/data/corpus"
-import { publicTokenizerTexts } from "@dpipe/stages/data/public-corpora"
-import { newLoadStats, type RawMessage } from "@dpipe/stages/data/schema"
-import { loadSpamAssassin } from "@dpipe/stages/data/spam-assassin"
-import { poissonBatch } from "@dpipe/stages/sampling/poisson"
-import { truncatedPoissonBatch } from "@dpipe/stages/sampling/truncated"
-import { BpeTokenizer } from "@dpipe/stages/tokenizer/encoder"
-import { toTokenizerJson } from "@dpipe/stages/tokenizer/hf-json"
-import { hfEncode, hfTokenizerFromJson } from "@dpipe/stages/tokenizer/hf-library"
-import { countPieces, trainBpeFromCounts } from "@dpipe/stages/tokenizer/train"
-import { generateKey } from "@dpipe/stages/random/keyed-random"
+import { messagesToDocuments } from "@dpipe/data/corpus"
+import { publicTokenizerTexts } from "@dpipe/data/public-corpora"
+import { newLoadStats, type RawMessage } from "@dpipe/data/schema"
+import { loadSpamAssassin } from "@dpipe/data/spam-assassin"
+import { poissonBatch } from "@dpipe/engine/sampling/poisson"
+import { truncatedPoissonBatch } from "@dpipe/engine/sampling/truncated"
+import { BpeTokenizer } from "@dpipe/data/tokenizer/encoder"
+import { toTokenizerJson } from "@dpipe/data/tokenizer/hf-json"
+import { hfEncode, hfTokenizerFromJson } from "@dpipe/data/tokenizer/hf-library"
+import { countPieces, trainBpeFromCounts } from "@dpipe/data/tokenizer/train"
+import { generateKey } from "@dpipe/random/keyed-random"
 
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(2)
 const time = <A>(f: () => A): readonly [A, number] => {

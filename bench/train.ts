@@ -8,15 +8,15 @@
  * Also profiles one DP step (tf kernel time by kernel vs wall time).
  */
 import { availableParallelism, loadavg } from "node:os"
-import { computeEstimate, initParams, modelPresets, paramCount } from "@dpipe/stages/model/gemma"
-import { Trainer } from "@dpipe/stages/train/loop"
-import type { TrainOptions } from "@dpipe/stages/train/loop"
-import { LocalEngine } from "@dpipe/stages/train/engine"
-import { profileKernels } from "@dpipe/stages/train/profile"
-import { clipFactors } from "@dpipe/stages/dp/clip"
-import { privatizeGradient } from "@dpipe/stages/dp/noise"
-import { adamwUpdate, defaultOptimizer, learningRate } from "@dpipe/stages/train/optimizer"
-import { keyedStream } from "@dpipe/stages/random/keyed-random"
+import { computeEstimate, initParams, modelPresets, paramCount } from "@dpipe/engine/model/gemma"
+import { Trainer } from "@dpipe/engine/train/loop"
+import type { TrainOptions } from "@dpipe/engine/train/loop"
+import { LocalEngine } from "@dpipe/engine/train/engine"
+import { profileKernels } from "@dpipe/engine/train/profile"
+import { clipFactors } from "@dpipe/engine/dp/clip"
+import { privatizeGradient } from "@dpipe/engine/dp/noise"
+import { adamwUpdate, defaultOptimizer, learningRate } from "@dpipe/engine/train/optimizer"
+import { keyedStream } from "@dpipe/random/keyed-random"
 
 const PYTORCH = { nonPrivate: 15000, expandedWeights: 11500, hooks: 8000, ghost: 6700 }
 const LIMIT_GFLOPS = 206

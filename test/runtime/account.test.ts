@@ -1,8 +1,8 @@
 /** `pipeline account`: output contract, agreement with the accountants, one-line errors. */
 import { describe, expect, it } from "vitest"
 import { Result } from "effect"
-import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
-import { poissonSampledGaussian, selfComposed } from "@dpipe/stages/accounting/events"
+import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
+import { poissonSampledGaussian, selfComposed } from "@dpipe/accounting/events"
 import { cli } from "./helpers.ts"
 
 describe("pipeline account", () => {

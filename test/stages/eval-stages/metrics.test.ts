@@ -4,7 +4,7 @@ import { Schema } from "effect"
 import { EvalPerf, EvaluateConfig, MemorizationConfig } from "@dpipe/stages/eval-stages/index"
 import { indexOfTokens, levenshtein, log2NormalCdf, logErfc, lossMetrics, normalFitExposure, normalizedEditDistance, rankAmong, sampledExposure, unigramNegLogProbs } from "@dpipe/stages/eval-stages/metrics"
 import { sampleIndices } from "@dpipe/stages/eval-stages/memorization"
-import { keyedStream } from "@dpipe/stages/random/keyed-random"
+import { keyedStream } from "@dpipe/random/keyed-random"
 
 /** Levenshtein by its recursive definition (memoized). */
 const naiveLevenshtein = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => {

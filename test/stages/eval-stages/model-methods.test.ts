@@ -4,9 +4,9 @@
  * per-token losses (-log softmax(logits)[y] == tokenLoss), including under right padding.
  */
 import { describe, expect, it } from "vitest"
-import { GemmaModel, disposeWeights, initParams, modelPresets, paramLayout, uploadWeights } from "@dpipe/stages/model/gemma"
-import type { ModelConfig } from "@dpipe/stages/model/gemma"
-import { initBackend } from "@dpipe/stages/train/backend"
+import { GemmaModel, disposeWeights, initParams, modelPresets, paramLayout, uploadWeights } from "@dpipe/engine/model/gemma"
+import type { ModelConfig } from "@dpipe/engine/model/gemma"
+import { initBackend } from "@dpipe/engine/train/backend"
 
 /** Initial weights made less uniform, so that logits differ clearly between tokens. */
 const params = (cfg: ModelConfig): Float32Array => {

@@ -1,5 +1,5 @@
 /** Synthetic inputs for the report-stage tests: plans, metrics, evaluation, memorization. */
-import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/stages/accounting/events"
+import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/accounting/events"
 import type { Evaluation, Memorization } from "@dpipe/stages/eval-stages/tables"
 import { statementText, type PrivacyStatement } from "@dpipe/stages/report-stages/index"
 import type { ExecutionPlan } from "@dpipe/stages/training-stages/config"

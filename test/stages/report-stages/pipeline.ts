@@ -7,7 +7,7 @@
  */
 import { Effect, Schema } from "effect"
 import { Artifact, Pipeline, Stage } from "@dpipe/dsl"
-import { ModelConfig } from "@dpipe/stages/model/gemma"
+import { ModelConfig } from "@dpipe/engine/model/gemma"
 import { Evaluation, Memorization } from "@dpipe/stages/eval-stages/tables"
 import { privacyStatement, report } from "@dpipe/stages/report-stages/index"
 import { ExecutionPlan } from "@dpipe/stages/training-stages/config"

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest"
 import { Result, Schema } from "effect"
-import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/stages/accounting/events"
-import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
-import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
-import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
+import { poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/accounting/events"
+import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
 import { computeStatement, formatDelta, formatEpsilon, PrivacyStatement } from "@dpipe/stages/report-stages/index"
 import { poissonPlan, truncatedPlan } from "./fixtures.ts"
 

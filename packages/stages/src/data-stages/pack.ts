@@ -18,11 +18,11 @@
  */
 import { Effect, Schema, Stream } from "effect"
 import { Artifact, Progress, Stage, StageFailed } from "@dpipe/dsl"
-import { CanaryFormat, CanaryInserter, type CanaryPlan, type CanaryRecord, DEFAULT_CANARY_FORMAT, planCanaries, secretSpaceSize } from "@dpipe/stages/data/canary"
-import { SequencePacker } from "@dpipe/stages/data/pack"
-import type { Document, Sequence } from "@dpipe/stages/data/schema"
-import type { BpeTokenizer } from "@dpipe/stages/tokenizer/encoder"
-import { tokenizerFromJson } from "@dpipe/stages/tokenizer/hf-json"
+import { CanaryFormat, CanaryInserter, type CanaryPlan, type CanaryRecord, DEFAULT_CANARY_FORMAT, planCanaries, secretSpaceSize } from "@dpipe/data/canary"
+import { SequencePacker } from "@dpipe/data/pack"
+import type { Document, Sequence } from "@dpipe/data/schema"
+import type { BpeTokenizer } from "@dpipe/data/tokenizer/encoder"
+import { tokenizerFromJson } from "@dpipe/data/tokenizer/hf-json"
 import { attempt, inputFailed } from "./streams.ts"
 import { Canaries, CanaryInfo, Documents, Sequences } from "./tables.ts"
 

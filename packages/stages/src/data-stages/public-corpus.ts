@@ -6,7 +6,7 @@
  */
 import { Effect, Schema, Stream } from "effect"
 import { Artifact, Stage } from "@dpipe/dsl"
-import { brownTexts, nlpCorpusTexts } from "@dpipe/stages/data/public-corpora"
+import { brownTexts, nlpCorpusTexts } from "@dpipe/data/public-corpora"
 import { guardedStream } from "./streams.ts"
 import { PublicTexts } from "./tables.ts"
 

@@ -8,7 +8,7 @@
  */
 import { Effect, Schema, Stream } from "effect"
 import { Artifact, Stage, StageFailed } from "@dpipe/dsl"
-import { type SplitSide, userUniform } from "@dpipe/stages/data/split"
+import { type SplitSide, userUniform } from "@dpipe/data/split"
 import { inputFailed } from "./streams.ts"
 import { Documents } from "./tables.ts"
 

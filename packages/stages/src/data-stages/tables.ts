@@ -7,10 +7,10 @@
  */
 import { Schema } from "effect"
 import { Col, makeTable } from "@dpipe/dsl"
-import { CanaryFormat } from "@dpipe/stages/data/canary"
-import { LoadStatsSchema } from "@dpipe/stages/data/schema"
+import { CanaryFormat } from "@dpipe/data/canary"
+import { LoadStatsSchema } from "@dpipe/data/schema"
 
-export { Documents, Sequences } from "@dpipe/stages/data/schema"
+export { Documents, Sequences } from "@dpipe/data/schema"
 
 /** Public text for the tokenizer: one sentence (nlp-corpus) or paragraph (Brown) per row. */
 export const PublicTexts = makeTable("public-texts", {

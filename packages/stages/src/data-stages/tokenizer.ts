@@ -12,9 +12,9 @@
  */
 import { Effect, Schema, Stream } from "effect"
 import { Artifact, Progress, Stage, StageFailed } from "@dpipe/dsl"
-import { toTokenizerJson } from "@dpipe/stages/tokenizer/hf-json"
-import { DEFAULT_SPECIAL_TOKENS } from "@dpipe/stages/tokenizer/model"
-import { countPieces, MAX_VOCAB_SIZE, trainBpeFromCounts } from "@dpipe/stages/tokenizer/train"
+import { toTokenizerJson } from "@dpipe/data/tokenizer/hf-json"
+import { DEFAULT_SPECIAL_TOKENS } from "@dpipe/data/tokenizer/model"
+import { countPieces, MAX_VOCAB_SIZE, trainBpeFromCounts } from "@dpipe/data/tokenizer/train"
 import { attempt, inputFailed } from "./streams.ts"
 import { PublicTexts, TokenizerReport } from "./tables.ts"
 

@@ -18,7 +18,7 @@
  */
 import { Effect, Stream } from "effect"
 import { Artifact, Progress, Stage } from "@dpipe/dsl"
-import type { ModelConfig } from "@dpipe/stages/model/gemma"
+import type { ModelConfig } from "@dpipe/engine/model/gemma"
 import { Sequences } from "@dpipe/stages/data-stages/tables"
 import { lossMetrics, type LossSummary, unigramNegLogProbs } from "./metrics.ts"
 import { checkVocabulary, fail, trainedModelInputs, loadModel, readSequences, readTokenizer, type SequenceSet, tokenByteLengths, tokenLosses } from "./models.ts"

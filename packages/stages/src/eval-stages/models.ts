@@ -7,10 +7,10 @@
  */
 import { Effect, Stream } from "effect"
 import { Artifact, ArtifactReadError, StageFailed, type TensorMap } from "@dpipe/dsl"
-import { GemmaModel, ModelConfig, paramLayout, uploadWeights, disposeWeights, type Weights } from "@dpipe/stages/model/gemma"
-import type { BpeTokenizer } from "@dpipe/stages/tokenizer/encoder"
-import { tokenizerFromJson } from "@dpipe/stages/tokenizer/hf-json"
-import { type BackendName, initBackend } from "@dpipe/stages/train/backend"
+import { GemmaModel, ModelConfig, paramLayout, uploadWeights, disposeWeights, type Weights } from "@dpipe/engine/model/gemma"
+import type { BpeTokenizer } from "@dpipe/data/tokenizer/encoder"
+import { tokenizerFromJson } from "@dpipe/data/tokenizer/hf-json"
+import { type BackendName, initBackend } from "@dpipe/engine/train/backend"
 import { argmax } from "./metrics.ts"
 
 /** The two trained models both evaluation stages score: the DP-SGD one and the non-private baseline. */

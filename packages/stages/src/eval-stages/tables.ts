@@ -6,7 +6,7 @@
  */
 import { Effect, Schema } from "effect"
 import { Col, makeTable } from "@dpipe/dsl"
-import { BackendName } from "@dpipe/stages/train/backend"
+import { BackendName } from "@dpipe/engine/train/backend"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const withDefault = <S extends Schema.Top & { readonly Encoded: unknown }>(value: S["Encoded"]) => (s: S) => s.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))

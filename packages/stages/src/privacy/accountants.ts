@@ -7,10 +7,10 @@
  */
 import { Effect, Result, Schema } from "effect"
 import { AccountingFailed, type Accountant } from "@dpipe/dsl"
-import { composed, DpEvent } from "@dpipe/stages/accounting/events"
-import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
-import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
-import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
+import { composed, DpEvent } from "@dpipe/accounting/events"
+import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
 
 const decodeAll = (events: ReadonlyArray<unknown>) =>
   Effect.try({

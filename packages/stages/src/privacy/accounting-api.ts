@@ -5,11 +5,11 @@
  * privacy-statement stage use, so the numbers agree.
  */
 import { Result } from "effect"
-import { calibrateNoiseMultiplier } from "@dpipe/stages/accounting/calibrate"
-import { dpSgdStepEvent, selfComposed } from "@dpipe/stages/accounting/events"
-import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
-import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
-import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
+import { calibrateNoiseMultiplier } from "@dpipe/accounting/calibrate"
+import { dpSgdStepEvent, selfComposed } from "@dpipe/accounting/events"
+import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
 
 interface Query {
   readonly samplingRate: number

@@ -21,11 +21,11 @@
  */
 import { Effect, Result, Schema } from "effect"
 import { Artifact, canonicalJson, Stage, StageFailed } from "@dpipe/dsl"
-import { DpEvent, poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/stages/accounting/events"
-import { pldEpsilon } from "@dpipe/stages/accounting/pld-accountant"
-import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/stages/accounting/rdp"
-import { epsilonFromRdp } from "@dpipe/stages/accounting/rdp-conversion"
-import { ModelConfig } from "@dpipe/stages/model/gemma"
+import { DpEvent, poissonSampledGaussian, selfComposed, truncatedPoissonSampledGaussian } from "@dpipe/accounting/events"
+import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
+import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
+import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
+import { ModelConfig } from "@dpipe/engine/model/gemma"
 import { ExecutionPlan } from "@dpipe/stages/training-stages/config"
 import { PrivacyStatement, type RdpResult } from "./schemas.ts"
 

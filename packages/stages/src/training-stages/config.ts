@@ -10,9 +10,9 @@
  * the one the sampler and the noise actually implement (DP-NOTES guard 3).
  */
 import { Effect, Schema } from "effect"
-import { BackendName } from "@dpipe/stages/train/backend"
-import { ModelConfig } from "@dpipe/stages/model/gemma"
-import { dpSgdStepEvent, selfComposed, type DpEvent } from "@dpipe/stages/accounting/events"
+import { BackendName } from "@dpipe/engine/train/backend"
+import { ModelConfig } from "@dpipe/engine/model/gemma"
+import { dpSgdStepEvent, selfComposed, type DpEvent } from "@dpipe/accounting/events"
 
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))

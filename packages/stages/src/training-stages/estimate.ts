@@ -9,7 +9,7 @@
  * sustains on the order of 100 TFLOP/s at 40% utilisation of a 250 TFLOP/s part.
  */
 import { createRequire } from "node:module"
-import { computeEstimate, decodeModelConfig } from "@dpipe/stages/model/gemma"
+import { computeEstimate, decodeModelConfig } from "@dpipe/engine/model/gemma"
 import type { TrainConfig, TrainPerf } from "./config.ts"
 
 /** Effective training throughputs assumed for estimates (FLOP/s). */
