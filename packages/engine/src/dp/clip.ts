@@ -27,7 +27,7 @@
  *
  * Non-finite per-example norms (NaN/Inf anywhere in example i's gradient) get c_i = 0, and
  * that example's tensors are zeroed before summation so that 0 * NaN cannot leak into the
- * sum (DP-NOTES guard 5); they are counted.
+ * sum (docs/privacy.md, P5); they are counted.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { GemmaModel, ModelConfig, ParamSpec, Tape, TapeEntry } from "@dpipe/engine/model/gemma"

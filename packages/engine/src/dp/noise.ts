@@ -2,9 +2,9 @@
  * The Gaussian mechanism step of DP-SGD (Abadi et al. 2016):
  *   g~ = (sum_i c_i G_i + N(0, sigma^2 C^2 I)) / (q N)
  * Noise is drawn from the keyed CSPRNG stream ("noise", step) so that a resumed run adds
- * exactly the same noise (DP-NOTES guard 7), in float64 (Box-Muller), added to the
- * float64 sum ONCE per logical step (guard 2), then divided by the public expected batch
- * size (guard 1) and only then cast to float32.
+ * exactly the same noise (docs/privacy.md, P7), in float64 (Box-Muller), added to the
+ * float64 sum ONCE per logical step (P2), then divided by the public expected batch
+ * size (P1) and only then cast to float32.
  */
 import { keyedStream } from "@dpipe/random/keyed-random"
 

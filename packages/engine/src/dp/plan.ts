@@ -1,13 +1,13 @@
 /**
  * The DP execution plan: one value that fixes everything the privacy guarantee depends
- * on (DP-NOTES guards 1-4). Recorded with the run; the accountant turns it into an epsilon.
+ * on (docs/privacy.md, P1-P4). Recorded with the run; the accountant turns it into an epsilon.
  *
  * Mechanism (Abadi et al. 2016): each step samples a Poisson batch with rate q from N
  * sequences (optionally truncated to `batchCap`, Chua et al. 2024), clips each example's
  * gradient to L2 norm C, adds N(0, sigma^2 C^2) to the sum once per logical step, and
  * divides by the expected batch size q N.
  * Sensitivity: C under add/remove adjacency; 2C under replace-one (the accountant must
- * then use sigma / 2 as the effective noise multiplier: DP-NOTES guard 4).
+ * then use sigma / 2 as the effective noise multiplier: docs/privacy.md, P4).
  */
 import { Effect, Schema } from "effect"
 

@@ -71,7 +71,7 @@ const base = { tiedEmbeddings: true, ropeBase: 10000, normEps: 1e-6 } as const
 
 /**
  * Scales. `micro`: unit tests (seconds). `tiny`: the default pipeline, and the first
- * PyTorch comparison shape of issue 5 (vocab 2048, ctx 64, d 64, 2 layers).
+ * shape of the PyTorch throughput comparison in `bench/train.ts` (vocab 2048, ctx 64, d 64, 2 layers).
  * `small`: the second comparison shape (vocab 4096, ctx 128, d 128, 4 layers).
  * `1b`: VaultGemma 1B's published shape (kvHeads 4 reproduces ~1.04B parameters;
  * pass kvHeads 1 for the multi-query reading).

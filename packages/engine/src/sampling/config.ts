@@ -1,6 +1,6 @@
 /**
  * Sampler configuration and the privacy event it implies. The accountant event must
- * match the sampler (DP-NOTES guard 3): plain Poisson -> Poisson-subsampled Gaussian;
+ * match the sampler (docs/privacy.md, P3): plain Poisson -> Poisson-subsampled Gaussian;
  * truncated Poisson -> the truncated event (PLD only, Chua et al. 2024).
  */
 import { Schema } from "effect"

@@ -2,7 +2,7 @@
  * Poisson subsampling for DP-SGD: at step t each of the N examples joins the batch
  * independently with probability q (the sampling scheme the Poisson-subsampled
  * Gaussian accountant assumes: Abadi et al. 2016 "Deep Learning with Differential
- * Privacy"; DP-NOTES guard 3).
+ * Privacy"; docs/privacy.md, P3).
  *
  * Cost is proportional to the expected batch size q*N, not to N, by geometric
  * skipping: the number of rejected examples before the next accepted one is
@@ -10,7 +10,7 @@
  * (0, 1] (Devroye 1986, "Non-Uniform Random Variate Generation", ch. X.2;
  * P(gap >= k) = P(U <= (1-q)^k) = (1-q)^k).
  *
- * Randomness is the keyed ChaCha20 stream for (key, "sampler", t) (DP-NOTES guard 7),
+ * Randomness is the keyed ChaCha20 stream for (key, "sampler", t) (docs/privacy.md, P7),
  * so the batch for step t is a pure function of (key, t, N, q): reproducible,
  * resumable from t alone and independent of the order in which steps are computed.
  * Indices are float64 integers, exact up to 2^53, so N of 1e9 and beyond is fine.
@@ -21,7 +21,7 @@ import { SamplerConfigError } from "@dpipe/engine/sampling/errors"
 /** Keyed-stream domain of the sampler (the counter is the step). */
 export const SAMPLER_DOMAIN = "sampler"
 
-/** Expected (public) batch size q*N: the DP-SGD denominator (DP-NOTES guard 1). */
+/** Expected (public) batch size q*N: the DP-SGD denominator (docs/privacy.md, P1). */
 export const expectedBatchSize = (n: number, q: number): number => {
   validate(n, q, 0)
   return q * n

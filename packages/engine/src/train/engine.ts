@@ -8,7 +8,7 @@
  *   partial sums in worker order (fixed), so results are deterministic for a given k.
  *
  * Micro-batch sums are accumulated in float64 in a fixed order. No noise here: the
- * trainer adds it once per logical step (DP-NOTES guard 2).
+ * trainer adds it once per logical step (docs/privacy.md, P2).
  */
 import { Worker } from "node:worker_threads"
 import { GemmaModel, disposeWeights, paramCount, uploadWeights } from "@dpipe/engine/model/gemma"

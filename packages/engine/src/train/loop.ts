@@ -65,7 +65,7 @@ export interface BatchSelection {
 
 /**
  * Per-step metrics. PRIVATE: loss, gradient norms and clipped fraction are computed from
- * private data WITHOUT noise (DP-NOTES guard 6); do not release them unless accounted.
+ * private data WITHOUT noise (docs/privacy.md, P6); do not release them unless accounted.
  */
 export interface StepMetrics {
   readonly private: true
