@@ -66,11 +66,10 @@ describe("poissonBatch", () => {
     expect(Array.from(a)).not.toEqual(Array.from(b))
   })
 
-  it("handles N beyond 2^31 and 1e9 at a cost proportional to q*N", () => {
+  // The cost per step (proportional to q*N, not N) is a benchmark figure: `pnpm bench data`.
+  it("handles N beyond 2^31 and 1e9", () => {
     const n = 5e9, q = 1e-7
-    const t0 = performance.now()
     const b = poissonBatch(key, 0, n, q)
-    expect(performance.now() - t0).toBeLessThan(1000)
     expect(isStrictlyAscendingInRange(b, n)).toBe(true)
     expect(Math.abs(b.length - 500)).toBeLessThan(4 * Math.sqrt(500))
     expect(b.some((i) => i > 2 ** 32)).toBe(true)

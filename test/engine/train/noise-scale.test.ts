@@ -1,0 +1,102 @@
+/**
+ * The noise the training loop adds has standard deviation sigma * C on the clipped sum
+ * (Abadi et al. 2016; docs/privacy.md), measured through the loop with C != 1 so that a
+ * loop which passes sigma alone (or C alone) as the std is caught. The expectation is
+ * computed here from the definition, independently of the loop: the noise is isolated as
+ * E * g~ - (clipped sum from a separate engine), whose coordinates must be N(0, (sigma C)^2).
+ *
+ * Power: with n = 5,200 coordinates (the micro model) the sample sd has relative standard
+ * error 1 / sqrt(2 n) < 1%, so the 5% tolerance is 5 SE from the true value while a
+ * wrong std (sigma instead of sigma C: a factor 2 here; C instead: a factor 4) is far off.
+ */
+import { describe, expect, it } from "vitest"
+import { Trainer } from "@dpipe/engine/train/loop"
+import type { TrainOptions } from "@dpipe/engine/train/loop"
+import { LocalEngine } from "@dpipe/engine/train/engine"
+import { modelPresets } from "@dpipe/engine/model/gemma"
+import { defaultOptimizer } from "@dpipe/engine/train/optimizer"
+import { keyedStream } from "@dpipe/random/keyed-random"
+
+const cfg = modelPresets.micro
+const S = 13
+const key = new Uint8Array(32).fill(21)
+
+const corpus = (N: number) => {
+  const rng = keyedStream(key, "corpus", 0)
+  const tokens = new Int32Array(N * S)
+  for (let i = 0; i < tokens.length; i++) tokens[i] = rng.uint32() % cfg.vocabSize
+  return { tokens, seqLen: S, count: N }
+}
+
+const sampleSd = (xs: ArrayLike<number>): { mean: number; sd: number } => {
+  let s = 0
+  for (let i = 0; i < xs.length; i++) s += xs[i] as number
+  const mean = s / xs.length
+  let v = 0
+  for (let i = 0; i < xs.length; i++) v += ((xs[i] as number) - mean) ** 2
+  return { mean, sd: Math.sqrt(v / (xs.length - 1)) }
+}
+
+describe("DP noise scale through the training loop", () => {
+  for (const { clipNorm, noiseMultiplier } of [
+    { clipNorm: 0.5, noiseMultiplier: 2 },
+    { clipNorm: 3, noiseMultiplier: 0.7 }
+  ]) {
+    it(`adds N(0, (sigma C)^2) to the clipped sum, then divides by q*N (C=${clipNorm}, sigma=${noiseMultiplier})`, async () => {
+      const N = 64
+      const expected = 8 // q*N, public
+      const indices = Int32Array.from([1, 5, 9, 30, 41])
+      const dataset = corpus(N)
+      const grads: Array<Float32Array> = []
+      const opts: TrainOptions = {
+        model: cfg,
+        optimizer: { ...defaultOptimizer(1), peakLr: 1e-3 },
+        dp: { clipNorm, noiseMultiplier, expectedBatchSize: expected, noiseKey: key },
+        dataset,
+        backend: "wasm",
+        workers: 1,
+        microBatchSize: 16,
+        selectBatch: () => ({ indices }),
+        inspectGradient: (_s, g) => grads.push(g)
+      }
+      const t = await Trainer.create(opts)
+      const p0 = t.flatParams()
+      await t.trainStep()
+      await t.close()
+
+      // the clipped sum, computed by a separate engine on the same parameters
+      const eng = await LocalEngine.create({ model: cfg, dataset, backend: "wasm", microBatchSize: 16 })
+      const r = eng.computeSync(p0, indices, clipNorm)
+      await eng.close()
+
+      const g = grads[0] as Float32Array
+      expect(g.length).toBeGreaterThan(5_000)
+      const noise = new Float64Array(g.length)
+      for (let j = 0; j < g.length; j++) noise[j] = (g[j] as number) * expected - (r.sum[j] as number)
+      const { mean, sd } = sampleSd(noise)
+      const target = noiseMultiplier * clipNorm
+      expect(Math.abs(sd / target - 1)).toBeLessThan(0.05)
+      expect(Math.abs(mean)).toBeLessThan((5 * target) / Math.sqrt(g.length))
+    })
+  }
+
+  it("a noise-only step (empty batch) has sd sigma C / (q N)", async () => {
+    const clipNorm = 0.25, noiseMultiplier = 4, expected = 10
+    const grads: Array<Float32Array> = []
+    const t = await Trainer.create({
+      model: cfg,
+      optimizer: { ...defaultOptimizer(1), peakLr: 1e-3 },
+      dp: { clipNorm, noiseMultiplier, expectedBatchSize: expected, noiseKey: key },
+      dataset: corpus(20),
+      backend: "wasm",
+      workers: 1,
+      microBatchSize: 16,
+      selectBatch: () => ({ indices: new Int32Array(0) }),
+      inspectGradient: (_s, g) => grads.push(g)
+    })
+    await t.trainStep()
+    await t.close()
+    const { sd } = sampleSd(grads[0] as Float32Array)
+    expect(Math.abs(sd / ((noiseMultiplier * clipNorm) / expected) - 1)).toBeLessThan(0.05)
+  })
+})
