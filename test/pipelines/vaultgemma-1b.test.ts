@@ -58,7 +58,7 @@ describe("vaultgemma-1b", () => {
     expect(Number(eps![2])).toBeGreaterThan(Number(eps![1]))
     const run = await cli(["run", "vaultgemma-1b", "--scale", "1b", "--store", store, "--run-id", "big"], env)
     expect(run.code).not.toBe(0)
-    expect(run.stderr).toMatch(/cannot run here: training would take about [\d.e+]+ years on backend wasm/)
+    expect(run.stderr).toMatch(/cannot run here: training would take about [\d.e+]+ years on backend native/)
     expect(run.stderr).toMatch(/tfjs-node-gpu/)
     expect(existsSync(join(store, "runs", "big"))).toBe(false)
     expect(listDir(join(store, "runs"))).toEqual([])

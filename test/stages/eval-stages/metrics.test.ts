@@ -112,6 +112,6 @@ describe("configs", () => {
     expect(() => Schema.decodeUnknownSync(MemorizationConfig)({ candidates: 1 })).toThrow(/must be an integer >= 2/)
     expect(() => Schema.decodeUnknownSync(MemorizationConfig)({ extraction: { editThreshold: 1.5 } })).toThrow()
     expect(Schema.decodeUnknownSync(EvaluateConfig)({})).toEqual({})
-    expect(Schema.decodeUnknownSync(EvalPerf)({})).toEqual({ backend: "wasm", microBatchSize: 32 })
+    expect(Schema.decodeUnknownSync(EvalPerf)({})).toEqual({ backend: "native", microBatchSize: 32 })
   })
 })

@@ -15,7 +15,8 @@ import { GemmaModel, disposeWeights, paramCount, uploadWeights } from "@dpipe/en
 import type { ModelConfig } from "@dpipe/engine/model/gemma"
 import { microBatchGradient } from "@dpipe/engine/dp/clip"
 import type { NormStrategy } from "@dpipe/engine/dp/clip"
-import { initBackend } from "@dpipe/engine/train/backend"
+import { initBackend, noteFallback } from "@dpipe/engine/train/backend"
+import { isOpenBlas, loadOpenBlas } from "@dpipe/engine/native/openblas"
 import type { BackendName } from "@dpipe/engine/train/backend"
 
 /** Packed training sequences: `count` rows of `seqLen` token ids (seqLen <= contextLength + 1). */
@@ -176,6 +177,10 @@ export class WorkerEngine implements GradientEngine {
           new Promise<void>((resolve, reject) => {
             const onMsg = (m: WorkerReply) => {
               if (m.type === "ready") {
+                if (opts.backend === "native" && m.backend !== "native") {
+                  const blas = loadOpenBlas()
+                  noteFallback(isOpenBlas(blas) ? "a worker thread could not install the native kernels" : blas.reason)
+                }
                 wk.off("message", onMsg)
                 resolve()
               } else if (m.type === "error") reject(new Error(m.message))

@@ -13,7 +13,7 @@ const withDefault = <S extends Schema.Top & { readonly Encoded: unknown }>(value
 
 /** Performance flags of both evaluation stages (recorded, never keyed). */
 export const EvalPerf = Schema.Struct({
-  backend: BackendName.pipe(withDefault("wasm" as const)),
+  backend: BackendName.pipe(withDefault("native" as const)),
   /** Sequences per forward pass. */
   microBatchSize: PositiveInt.pipe(withDefault(32))
 })

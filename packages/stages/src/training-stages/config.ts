@@ -77,7 +77,7 @@ export const TrainConfig = Schema.Struct({
 export type TrainConfig = typeof TrainConfig.Type
 
 export const TrainPerf = Schema.Struct({
-  backend: BackendName.pipe(withDefault("wasm" as const)),
+  backend: BackendName.pipe(withDefault("native" as const)),
   workers: PositiveInt.pipe(withDefault(1)),
   /** Compute gradients in a worker thread even with one worker (lets two trainers use two cores). */
   offThread: Schema.Boolean.pipe(withDefault(false)),

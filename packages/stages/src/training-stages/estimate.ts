@@ -13,7 +13,7 @@ import { computeEstimate, decodeModelConfig } from "@dpipe/engine/model/gemma"
 import type { TrainConfig, TrainPerf } from "./config.ts"
 
 /** Effective training throughputs assumed for estimates (FLOP/s). */
-export const ASSUMED_FLOPS = { wasm: 5e9, cpu: 0.4e9, tensorflow: 100e12 } as const
+export const ASSUMED_FLOPS = { native: 25e9, wasm: 5e9, cpu: 0.4e9, tensorflow: 100e12 } as const
 
 /** Runs longer than this are refused on backends that cannot finish them. */
 export const MAX_LOCAL_SECONDS = 24 * 3600
