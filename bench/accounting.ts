@@ -6,7 +6,7 @@
  * PLD times: the first call in the process ("cold", includes JIT compilation of the
  * accountant) and the median of three more ("warm"). The PLD epsilon is a guaranteed upper
  * bound (pld-composition.ts); its FFT rounding bound relative to the largest entry is printed.
- * Reference (issue 3): dp_accounting ~0.05 s (RDP), 1.6-3.6 s (PLD) per epsilon here.
+ * Reference: dp_accounting took ~0.05 s (RDP) and 1.6-3.6 s (PLD) per epsilon on this machine.
  */
 import { Result } from "effect"
 import {

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench train [--json] [--steps=N]`: training throughput on issue 5's comparison shape
+ * `pnpm bench train [--json] [--steps=N]`: training throughput on the PyTorch comparison shape
  * (vocab 2048, context 64, d_model 64, 2 layers, batch 64 = the `tiny` preset), side by side:
  * non-private, DP with fast clipping (per-example norms + book-keeping), DP with a naive
  * per-example loop (one backward pass per example), 1 vs 2 worker threads, peak RSS,

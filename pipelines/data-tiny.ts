@@ -1,5 +1,5 @@
 /**
- * data-tiny: the data part of DP pretraining on its own (issue 4):
+ * data-tiny: the data part of DP pretraining on its own:
  *   corpus (SpamAssassin ham, private) -> split (by user) --\
  *   public-corpus (nlp-corpus + Brown) -> tokenizer (BPE) ---> pack (sequences + canaries)
  * Try:

@@ -3,7 +3,7 @@
  * - against an independent composition of the same discretized leaves by direct convolution
  *   (no FFT, no tilting: every entry within ~1e-12 relative), at deltas down to 1e-30;
  * - monotone and smooth in the dataset size at VaultGemma's scale (T = 1e5, delta = 1.1e-10),
- *   where dp_accounting's float64 FFT composition drifts by about +-0.02 (DP-NOTES.md);
+ *   where dp_accounting's float64 FFT composition drifts by about +-0.02 (docs/privacy.md, A3);
  * - epsilon read from a PLD satisfies its delta, and agrees with plain bisection.
  */
 import { describe, expect, it } from "vitest"

@@ -105,11 +105,11 @@ describe("PLD accountant: properties", () => {
     expect(d).toBeGreaterThan(0.97e-6)
   })
 
-  it("is monotone in the dataset size at VaultGemma's scale and matches DP-NOTES (q = 518144/N, sigma 0.614, T 1e5, delta 1.1e-10)", () => {
+  it("is monotone in the dataset size at VaultGemma's scale and matches the published values (q = 518144/N, sigma 0.614, T 1e5, delta 1.1e-10)", () => {
     const ns = [9.7e9, 1.1e10, 1.27e10]
     const es = ns.map((n) => eps(poissonT(518144 / n, 0.614, 100_000), 1.1e-10))
     for (let i = 1; i < es.length; i++) expect(es[i] ?? NaN).toBeLessThan(es[i - 1] ?? NaN)
-    // DP-NOTES: PLD epsilon ~2.0 at N ~ 9.7e9 and ~1.72 at N ~ 1.27e10
+    // PLD epsilon ~2.0 at N ~ 9.7e9 and ~1.72 at N ~ 1.27e10 (docs/privacy.md, R12)
     expect(Math.abs((es[0] ?? NaN) - 2.0)).toBeLessThan(0.03)
     expect(Math.abs((es[2] ?? NaN) - 1.72)).toBeLessThan(0.03)
   }, 60_000)

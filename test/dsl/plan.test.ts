@@ -89,6 +89,10 @@ describe("plan", () => {
     expect(e.reason).toBe("privacy")
     expect(e.path).toBe("vocab.corpus")
     expect(e.message).toMatch(/accepts only public data.*private/)
+    // The reason is stated in the message for whatever stage it is, with the project's own reference.
+    expect(e.message).toContain("Wire a public artifact into vocab.corpus: stage vocab requires public data there")
+    expect(e.message).toContain("(docs/privacy.md, P9)")
+    expect(e.message).not.toMatch(/tokenizer/i)
     const good = Pipeline.make("ok", {}, (b) => {
       const l = b.add("pub", loadPublic, {})
       b.add("vocab", publicOnly, { inputs: { corpus: l.out.documents } })

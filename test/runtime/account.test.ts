@@ -24,7 +24,7 @@ describe("pipeline account", () => {
     const r = await cli(["account", "--sampling-rate", "0.1", "--epsilon", "1", "--steps", "512", "--delta", "1e-6", "--json"])
     expect(r.code, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout) as { rdp: { noiseMultiplier: number }; pld: { noiseMultiplier: number } }
-    expect(out.pld.noiseMultiplier).toBeGreaterThan(9.6) // DP-NOTES: ~9.66
+    expect(out.pld.noiseMultiplier).toBeGreaterThan(9.6) // ~9.66: docs/privacy.md, R9
     expect(out.pld.noiseMultiplier).toBeLessThan(9.72)
     expect(out.rdp.noiseMultiplier).toBeGreaterThan(out.pld.noiseMultiplier)
     const t = await cli(["account", "--sampling-rate", "0.025", "--noise-multiplier", "1", "--steps", "8", "--delta", "1e-6", "--dataset-size", "400", "--batch-cap", "16", "--json"])

@@ -114,8 +114,8 @@ export const truncatedPoissonSampledGaussian = (args: {
 
 /**
  * The event of one DP-SGD step as the sampler implements it: Poisson sampling at rate q,
- * truncated to a batch cap when both `datasetSize` and `batchCap` are given (DP-NOTES
- * guard 3). The one place where sampler settings become an accountant event: the
+ * truncated to a batch cap when both `datasetSize` and `batchCap` are given (docs/privacy.md,
+ * P3). The one place where sampler settings become an accountant event: the
  * training stage, calibration and `pipeline account` all build their events here.
  */
 export const dpSgdStepEvent = (args: {

@@ -2,7 +2,7 @@
  * Composition of PLDs (privacy losses add: the PMFs convolve), as a GUARANTEED upper bound.
  *
  * dp_accounting composes by float64 FFT and trusts the result; at T = 1e5 and delta = 1.1e-10
- * its epsilon drifts by about +-0.02 and is not monotone in the dataset size (DP-NOTES.md).
+ * its epsilon drifts by about +-0.02 and is not monotone in the dataset size (docs/privacy.md, A3).
  * Here every floating-point step is bounded and pushed in the pessimistic direction, so the
  * composed PLD dominates the exact composition of the discretized leaf PLDs:
  *

@@ -298,7 +298,7 @@ const logBinomPmf = (n: number, p: number, k: number, lg: (x: number) => number)
  * Rates for k >= B are grouped in bins (1% wide) and rounded UP to the bin's largest rate
  * (delta grows with the rate), and the binomial tail beyond P(K = k) < 1e-32 goes to the
  * worst (largest) truncated rate.
- * Reproduces DP-NOTES' numbers (q N = 10, sigma 1, T 128, delta 1e-6: cap 16 -> ~5.10, cap 30 ->
+ * Reproduces the published values (docs/privacy.md, R11: q N = 10, sigma 1, T 128, delta 1e-6: cap 16 -> ~5.10, cap 30 ->
  * ~1.016). Valid for add/remove; replace-one is refused upstream.
  */
 export const truncatedPoissonComponents = (

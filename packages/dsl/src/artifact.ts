@@ -1,11 +1,11 @@
 /**
  * Artifact specifications: the typed outputs and inputs of stages.
  *
- * Four kinds (DESIGN.md): `table` (rows of a TableSchema, stored as Parquet),
+ * Four kinds: `table` (rows of a TableSchema, stored as Parquet),
  * `tensors` (named float32/int32 arrays, stored as Arrow IPC), `file` (an opaque blob
  * such as tokenizer.json), and `json` (a small Schema-typed value). An output may fix
  * its privacy label (a loader of private data says `private`); an input may demand a
- * label (the tokenizer demands `public`: DP-NOTES guard 9).
+ * label (the tokenizer demands `public`: docs/privacy.md, P9).
  */
 import type { Schema } from "effect"
 import type { PrivacyLabel } from "./privacy.ts"

@@ -239,7 +239,8 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
           node: n.id,
           path: `${n.id}.${name}`,
           message: `Input "${name}" of node ${n.id} (stage ${n.stage.name}) accepts only ${required} data, but ${ref.node}.${ref.output} is ${label}. ` +
-            (required === "public" ? "Wire a public artifact here (DP-NOTES guard 9: a tokenizer must not see private data)." : "")
+            `Wire ${required === "public" ? "a public artifact" : `a ${required} or public artifact`} into ${n.id}.${name}: stage ${n.stage.name} ` +
+            `requires ${required} data there because what it learns from that input is released without privacy accounting (docs/privacy.md, P9).`
         }))
       }
       inputLabels.push(label)

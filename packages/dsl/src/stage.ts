@@ -75,7 +75,7 @@ export interface StageContext<C, P, I extends Specs> {
   /** The content-addressed key of this execution. */
   readonly stageKey: string
   /**
-   * A 32-byte secret for keyed randomness (DP-NOTES guard 7), derived from the store's
+   * A 32-byte secret for keyed randomness (docs/privacy.md, P7), derived from the store's
    * secret and this stage key: stable across resume, never logged.
    */
   readonly secretKey: (domain: string) => Uint8Array

@@ -1,5 +1,5 @@
 /**
- * Keyed, counter-based cryptographically secure randomness (DP-NOTES guard 7).
+ * Keyed, counter-based cryptographically secure randomness (docs/privacy.md, P7).
  *
  * Every random draw in a DP mechanism (Poisson sampling, Gaussian noise) must come
  * from a CSPRNG, and a resumable run needs the draw for step t to be a pure function

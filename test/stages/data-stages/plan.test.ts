@@ -11,7 +11,7 @@ const planError = (graph: Pipeline.PipelineGraph, options: Parameters<typeof Pla
 }
 
 describe("data stages at plan time", () => {
-  it("the tokenizer refuses a private input (DP-NOTES guard 9)", () => {
+  it("the tokenizer refuses a private input, saying why in the message itself (docs/privacy.md, P9)", () => {
     // A source that emits the tokenizer's input table type but labels it private,
     // as a user's own "texts" loader of private mail would.
     const mailAsTexts = Stage.make({
@@ -30,6 +30,9 @@ describe("data stages at plan time", () => {
     expect(e.node).toBe("tokenizer")
     expect(e.path).toBe("tokenizer.texts")
     expect(e.message).toMatch(/Input "texts" of node tokenizer \(stage tokenizer\) accepts only public data, but mail\.texts is private/)
+    expect(e.message).toContain(
+      "Wire a public artifact into tokenizer.texts: stage tokenizer requires public data there because what it learns from that input is released without privacy accounting (docs/privacy.md, P9)."
+    )
   })
 
   it("the tokenizer refuses text derived from the private corpus", () => {

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue 4): the whole data part of the tiny scale (SpamAssassin ham,
+ * Acceptance: the whole data part of the tiny scale (SpamAssassin ham,
  * vocabulary 4096, 128-token sequences) runs end to end, and a second run reuses
  * every stage. (No wall-clock assertion: tests never assert times.)
  */

@@ -13,7 +13,7 @@
  * cannot give the 4096 / 32768 / 256000 vocabularies. The HF library is used instead
  * to cross-check encodings of the tokenizer.json written here (hf-library.ts).
  *
- * Privacy (DP-NOTES guard 9): train only on PUBLIC text. The tokenizer is released
+ * Privacy (docs/privacy.md, P9): train only on PUBLIC text. The tokenizer is released
  * with the model, and its merges memorize frequent strings of its training data.
  */
 import { PairHeap } from "@dpipe/data/tokenizer/heap"

@@ -1,5 +1,5 @@
 /**
- * The `pipeline` CLI (DESIGN.md "CLI contract"): list, plan, run, resume, status,
+ * The `pipeline` CLI (README.md, "The `pipeline` CLI"): list, plan, run, resume, status,
  * runs, inspect (and account, from the accounting package). Exit code 0 on success;
  * on failure a one-paragraph explanation on stderr and a non-zero code (130 after
  * Ctrl-C, with the resume command printed).

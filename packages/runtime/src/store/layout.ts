@@ -1,5 +1,5 @@
 /**
- * The run store's directory layout (DESIGN.md):
+ * The run store's directory layout (README.md, "The run store"):
  *
  *   <root>/secret.key                                   store secret (mode 0600)
  *   <root>/cache/<stage-key>/manifest.json + outputs     finished stage executions

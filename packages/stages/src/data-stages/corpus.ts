@@ -16,7 +16,7 @@
  *
  * Outputs: `documents` (private) and `report`, the load counts. The report is
  * labelled private: the counts are aggregates computed on private data without noise
- * (DP-NOTES guard 6), so they are not for release.
+ * (docs/privacy.md, P6), so they are not for release.
  *
  * A JSONL file or folder is declared as the stage's source, so its contents are hashed
  * into the stage key: edit the file and the corpus is read again. `revision` remains

@@ -1,5 +1,5 @@
 /**
- * The data stages of issue 4, as dpipe stages:
+ * The data part of DP pretraining, as dpipe stages:
  *   corpus        (source)  -> documents (private), report (private)
  *   public-corpus (source)  -> texts (public)
  *   split         documents -> train_documents, eval_documents (private)

@@ -8,7 +8,7 @@
  * Canaries (optional, `canaries.count` > 0): K secret sentences ("my account number is
  * 4827 1937 2212"), each inserted `repeats` times into training documents before
  * encoding (data/canary.ts). The secrets and their places come from the keyed CSPRNG
- * (ctx.secretKey("canaries"), DP-NOTES guard 7): reproducible from the store secret,
+ * (ctx.secretKey("canaries"), docs/privacy.md, P7): reproducible from the store secret,
  * never logged. The `canaries` table records every copy (canary, secret, document,
  * user, character offset); `canary_info` the format, for the exposure evaluation.
  *

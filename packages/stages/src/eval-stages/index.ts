@@ -1,5 +1,5 @@
 /**
- * The evaluation stages of issue 6:
+ * The evaluation stages of DP pretraining:
  *   evaluate      eval + train sequences, tokenizer, DP and non-private models
  *                 -> evaluation (private): held-out loss, perplexity, bits per byte
  *                 for the DP model, the non-private baseline and a unigram baseline

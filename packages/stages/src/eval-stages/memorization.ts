@@ -28,7 +28,7 @@
  *     bounds one sequence's influence, not that of content repeated across many).
  *
  * Privacy: everything is computed on private training data and secrets without
- * noise: both outputs are labelled private (DP-NOTES guard 6). The table holds no
+ * noise: both outputs are labelled private (docs/privacy.md, P6). The table holds no
  * secret text, only ids, ranks and exposures.
  */
 import { Effect } from "effect"
@@ -103,7 +103,7 @@ interface Probe {
 
 export const memorization = Stage.make({
   name: NAME,
-  version: "1",
+  version: "2",
   description: "Canary exposure (Carlini et al. 2019) and VaultGemma's prefix/suffix extraction test for the DP and non-private models (private: computed on private training data).",
   config: MemorizationConfig,
   perf: EvalPerf,
@@ -290,7 +290,7 @@ export const memorization = Stage.make({
       const b = perModel("non-private", np)
       const result: Memorization = {
         label: "private",
-        note: "Computed on private training sequences and canary secrets without noise: private (DP-NOTES guard 6), for the DP model too.",
+        note: "Computed on private training sequences and canary secrets without noise: private (docs/privacy.md, P6), for the DP model too.",
         canaries: {
           count: K,
           candidates: M,

@@ -1,7 +1,7 @@
 /**
  * Output schemas of the evaluation stages. Everything here is computed from private
  * data (held-out users' sequences, training sequences, canary secrets) without noise,
- * so every output is labelled private (DP-NOTES guard 6): a report shows it only with
+ * so every output is labelled private (docs/privacy.md, P6): a report shows it only with
  * that label.
  */
 import { Effect, Schema } from "effect"

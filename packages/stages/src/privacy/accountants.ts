@@ -2,7 +2,7 @@
  * The accountants as the runtime sees them (the dsl's `Accountant`): they decode the
  * ledger's JSON events and compose them. PLD (Doroshenko et al. 2022, pessimistic
  * connect-the-dots) is the tighter method and the authoritative one for budgets at
- * VaultGemma's scale (DP-NOTES); RDP (Mironov et al. 2019, improved conversion of
+ * VaultGemma's scale (docs/privacy.md, A1); RDP (Mironov et al. 2019, improved conversion of
  * Balle et al. 2020) is reported alongside as a cross-check.
  */
 import { Effect, Result, Schema } from "effect"

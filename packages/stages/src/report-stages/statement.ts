@@ -1,10 +1,10 @@
 /**
- * The `privacy-statement` stage (issue 6, item 4): the final epsilon of the DP training
+ * The `privacy-statement` stage: the final epsilon of the DP training
  * run and a privacy statement a reader can check.
  *
  * It accounts for the DP event that actually ran (the execution plan's `event`: one
  * step's event self-composed `stepsDone` times), after checking that the event is the
- * one the plan's sampler, noise and relation describe (DP-NOTES guard 3), so the
+ * one the plan's sampler, noise and relation describe (docs/privacy.md, P3), so the
  * statement's parameters and its epsilon cannot disagree.
  *
  * - PLD (authoritative): `pldEpsilon(event, delta)` with the default options, exactly as

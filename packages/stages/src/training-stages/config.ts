@@ -7,7 +7,7 @@
  *
  * The DP execution plan (sampler, clip norm, noise multiplier, relation, event) is
  * derived from one TrainConfig by `executionPlan`, so the event the accountant sees is
- * the one the sampler and the noise actually implement (DP-NOTES guard 3).
+ * the one the sampler and the noise actually implement (docs/privacy.md, P3).
  */
 import { Effect, Schema } from "effect"
 import { BackendName } from "@dpipe/engine/train/backend"
@@ -70,7 +70,7 @@ export const TrainConfig = Schema.Struct({
     if (c.datasetSize === undefined) return { path: ["datasetSize"], issue: "batchCap (truncated Poisson) needs the dataset size N the accountant assumes: set datasetSize" }
     const expected = c.samplingRate * c.datasetSize
     return c.batchCap < expected
-      ? { path: ["batchCap"], issue: `the batch cap ${c.batchCap} is below the expected batch q*N = ${expected.toFixed(1)}: most steps would be truncated and the truncated-Poisson epsilon explodes (DP-NOTES); use a cap well above q*N` }
+      ? { path: ["batchCap"], issue: `the batch cap ${c.batchCap} is below the expected batch q*N = ${expected.toFixed(1)}: most steps would be truncated and the truncated-Poisson epsilon explodes (docs/privacy.md, A2); use a cap well above q*N` }
       : undefined
   })
 )
