@@ -52,7 +52,7 @@ describe("vaultgemma-1b", () => {
     expect(plan.stdout).toMatch(/assumed dataset 1\.270e\+10 sequences, expected batch q\*N = 518,144 sequences, 100,000 steps/)
     const eps = /predicted privacy spend: epsilon ([\d.]+) \(pld\), ([\d.]+) \(rdp\) at delta 1\.1e-10; budget epsilon 2/.exec(plan.stdout)
     expect(eps).not.toBeNull()
-    // DP-NOTES: PLD gives ~1.72 at N ~ 1.27e10; RDP is far looser.
+    // PLD gives ~1.72 at N ~ 1.27e10 (docs/privacy.md, R12); RDP is far looser.
     expect(Number(eps![1])).toBeGreaterThan(1.6)
     expect(Number(eps![1])).toBeLessThan(1.8)
     expect(Number(eps![2])).toBeGreaterThan(Number(eps![1]))

@@ -1,5 +1,5 @@
 /**
- * The `report` stage (issue 6, item 5): a self-contained report.html (inline SVG charts,
+ * The `report` stage: a self-contained report.html (inline SVG charts,
  * tables, privacy labels; see ./render.ts) and a short summary JSON the CLI can print.
  *
  * Inputs: the privacy statement, the metrics tables of the DP and the non-private runs,

@@ -1,6 +1,6 @@
 /**
  * The per-step metrics table of training. Loss, gradient norms and the clipped
- * fraction are computed from private data without noise (DP-NOTES guard 6), so the
+ * fraction are computed from private data without noise (docs/privacy.md, P6), so the
  * table is labelled private; `epsilon` is a function of the public config only.
  */
 import { Col, makeTable } from "@dpipe/dsl"

@@ -7,7 +7,7 @@
  *   tokenizer (vocabulary size); context length = sequence length - 1;
  * - the DP execution plan: Poisson sampler keyed by `ctx.secretKey("sampler")`, noise
  *   keyed by `ctx.secretKey("noise")` (counter = step), normalisation by q*N, and the
- *   matching DP event (one config -> sampler, noise, event: DP-NOTES guard 3);
+ *   matching DP event (one config -> sampler, noise, event: docs/privacy.md, P3);
  * - checkpoints every `checkpointEvery` steps and on Ctrl-C (weights, Adam moments,
  *   step, counters, metrics so far); the sampler and the noise need no state because
  *   they are pure functions of (key, step). Resume is bit-identical for the same
