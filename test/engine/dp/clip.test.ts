@@ -36,7 +36,7 @@ const naivePerExample = (model: GemmaModel, flat: Float32Array, seqs: Int32Array
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12)
 
 describe("per-example clipping", () => {
-  for (const backend of ["wasm", "cpu"] as const) {
+  for (const backend of ["native", "wasm", "cpu"] as const) {
     for (const tied of [true, false]) {
       const cfg: ModelConfig = { ...modelPresets.micro, tiedEmbeddings: tied }
       it(`fast per-example norms equal the naive loop for every parameter group (${backend}, ${tied ? "tied: exact" : "untied"})`, async () => {
@@ -45,7 +45,7 @@ describe("per-example clipping", () => {
         const { flat, B, S, seqs } = setup(cfg)
         const naive = naivePerExample(model, flat, seqs, B, S)
         const w = uploadWeights(cfg, flat)
-        for (const strategy of ["auto", "ghost", "direct", "loop", "grouped"] satisfies Array<NormStrategy>) {
+        for (const strategy of ["auto", "ghost", "direct", "loop", "grouped", "blas"] satisfies Array<NormStrategy>) {
           const tape = model.forwardBackward(w, seqs, B, S)
           const nr = perExampleSquaredNorms(tape, { strategy, byParam: true })
           for (const t of nr.direct.values()) t.dispose()
@@ -82,7 +82,7 @@ describe("per-example clipping", () => {
           for (let j = 0; j < g.length; j++) expected[j] = (expected[j] as number) + c * (g[j] as number)
         })
         const w = uploadWeights(cfg, flat)
-        for (const strategy of ["auto", "ghost", "direct", "loop", "grouped"] satisfies Array<NormStrategy>) {
+        for (const strategy of ["auto", "ghost", "direct", "loop", "grouped", "blas"] satisfies Array<NormStrategy>) {
           const r = microBatchGradient(model, w, seqs, B, S, C, { strategy })
           expect(r.clipped).toBe(2)
           let num = 0
@@ -108,8 +108,8 @@ describe("per-example clipping", () => {
     }
   }
 
-  it("a non-finite per-example gradient is zeroed and counted; the others are unaffected", async () => {
-    await initBackend("wasm")
+  for (const backend of ["native", "wasm"] as const) it(`a non-finite per-example gradient is zeroed and counted; the others are unaffected (${backend})`, async () => {
+    await initBackend(backend)
     const cfg: ModelConfig = { ...modelPresets.micro, tiedEmbeddings: false } // tied, a NaN row would reach every example's logits
     const model = new GemmaModel(cfg)
     const { flat, B, S, seqs } = setup(cfg)
@@ -120,7 +120,7 @@ describe("per-example clipping", () => {
     const poisoned = flat.slice()
     poisoned[bad * cfg.dModel] = Number.NaN
     const C = 0.5
-    for (const strategy of ["ghost", "direct", "loop", "grouped"] satisfies Array<NormStrategy>) {
+    for (const strategy of ["ghost", "direct", "loop", "grouped", "blas"] satisfies Array<NormStrategy>) {
       const w = uploadWeights(cfg, poisoned)
       const r = microBatchGradient(model, w, seqs, B, S, C, { strategy })
       disposeWeights(w)

@@ -32,6 +32,8 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { GemmaModel, ModelConfig, ParamSpec, Tape, TapeEntry } from "@dpipe/engine/model/gemma"
 import { disposeTape, paramLayout } from "@dpipe/engine/model/gemma"
+import { linearSquaredNormsBlas } from "@dpipe/engine/dp/blas-norms"
+import { nativeBlas, nativeKernelsActive, tensorHeapView } from "@dpipe/engine/native/wasm-kernels"
 
 /**
  * - "ghost": batched Gram matrices (a a^T, g g^T).
@@ -42,9 +44,13 @@ import { disposeTape, paramLayout } from "@dpipe/engine/model/gemma"
  * - "grouped": direct, all examples in ONE grouped GEMM (a depthwise convolution with
  *   channel multiplier, which wasm runs through XNNPACK), [din, B, dout] kept in wasm for
  *   the norms only; the clipped sum is then the book-keeping product a^T (c g).
- * - "auto": ghost when T (d + p) < d p, else loop (direct memory permitting, else ghost).
+ * - "blas": per example, direct or ghost (the cheaper), as OpenBLAS calls on the tape's
+ *   memory (dp/blas-norms.ts); the clipped sum is the book-keeping product a^T (c g).
+ *   Needs the native backend; elsewhere it means "auto".
+ * - "auto": "blas" on the native backend; elsewhere ghost when T (d + p) < d p, else loop
+ *   (direct memory permitting, else ghost).
  */
-export type NormStrategy = "auto" | "ghost" | "direct" | "loop" | "grouped"
+export type NormStrategy = "auto" | "ghost" | "direct" | "loop" | "grouped" | "blas"
 
 export interface ClipOptions {
   /** How linear layers get their per-example norms. Default "auto" (cheaper of the two). */
@@ -67,13 +73,17 @@ export interface NormResult {
   readonly loop: Map<TapeEntry, ReadonlyArray<Float32Array>>
 }
 
-const chooseMethod = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOptions): "ghost" | "direct" | "loop" | "grouped" => {
+type Method = "ghost" | "direct" | "loop" | "grouped" | "blas"
+
+const chooseMethod = (e: TapeEntry & { kind: "linear" }, T: number, opts: ClipOptions): Method => {
   const B = e.a.shape[0]
   const din = e.a.shape[2]
   const dout = e.g.shape[2]
   const bytes = B * din * dout * 4
   const strategy = opts.strategy ?? "auto"
-  if (strategy !== "auto") return strategy
+  if (strategy === "blas" || strategy === "auto") {
+    if (nativeBlas() !== undefined) return "blas"
+  } else return strategy
   if (bytes > (opts.directMaxBytes ?? 256 * 1024 * 1024)) return "ghost"
   return T * din * dout <= T * T * (din + dout) ? AUTO_DIRECT : "ghost"
 }
@@ -155,6 +165,24 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
     embedJs.set(e.name, r)
     crossDone = headGrads !== undefined
   }
+  // Native path: linear layers' norms as OpenBLAS calls on the tape's memory (zero copy);
+  // the tied head's pass also adds the exact cross term to the embedding's norms.
+  const blas = nativeBlas()
+  for (const e of tape.entries) {
+    if (e.kind !== "linear" || blas === undefined || chooseMethod(e, T, opts) !== "blas") continue
+    const embed = e.transposed ? tape.entries.find((x): x is TapeEntry & { kind: "embedding" } => x.kind === "embedding" && x.name === e.name) : undefined
+    const embedSq = embed === undefined ? undefined : embedJs.get(embed.name)
+    // heap views are read at once, before tfjs allocates again (embedding rows first: a copy)
+    const tied = embed === undefined || embedSq === undefined ? undefined : { tokenIds: embed.tokenIds, g: embed.g.dataSync() as Float32Array }
+    const a = tensorHeapView(e.a) ?? (e.a.dataSync() as Float32Array)
+    const g = e.gData ?? tensorHeapView(e.g) ?? (e.g.dataSync() as Float32Array)
+    const r = linearSquaredNormsBlas(blas, { a, g, B: tape.batch, T, din: e.a.shape[2], dout: e.g.shape[2] }, tied)
+    loopSq.set(e.name, r.sq)
+    if (r.cross !== undefined && embedSq !== undefined) {
+      for (let i = 0; i < embedSq.length; i++) embedSq[i] = (embedSq[i] as number) + (r.cross[i] as number)
+      crossDone = true
+    }
+  }
   const parts = tf.tidy(() => {
     const byName = new Map<string, tf.Tensor1D>()
     const addTo = (name: string, v: tf.Tensor1D) => {
@@ -166,7 +194,7 @@ export const perExampleSquaredNorms = (tape: Tape, opts: ClipOptions = {}): Norm
     for (const e of tape.entries) {
       if (e.kind === "linear") {
         const method = chooseMethod(e, T, opts)
-        if (method === "loop") {
+        if (method === "loop" || method === "blas") {
           addTo(e.name, tf.tensor1d(loopSq.get(e.name) as Float32Array))
         } else if (method === "grouped") {
           addTo(e.name, groupedSquaredNorms(e))
@@ -356,9 +384,14 @@ export const weightedGradientSum = (
             if (din <= dout) a2 = tf.mul(a2, perTok)
             else g2 = tf.mul(g2, perTok)
           }
-          // a^T g as a non-transposed matmul (wasm fast path); the tied head's [V, d] is its transpose
-          const aTg = tf.matMul(tf.transpose(a2), g2)
-          put(e.name, e.transposed ? tf.transpose(aTg) : aTg)
+          if (nativeKernelsActive()) {
+            // BLAS takes transposed operands as they are; the tied head's [V, d] is g^T a
+            put(e.name, e.transposed ? tf.matMul(g2, a2, true, false) : tf.matMul(a2, g2, true, false))
+          } else {
+            // a^T g as a non-transposed matmul (wasm fast path); the tied head's [V, d] is its transpose
+            const aTg = tf.matMul(tf.transpose(a2), g2)
+            put(e.name, e.transposed ? tf.transpose(aTg) : aTg)
+          }
         }
       } else if (e.kind === "scale") {
         const v = tf.sum(tf.mul(clean(e.xhat), clean(e.g)), 1) // [B, d]
