@@ -1,6 +1,7 @@
 /**
  * Entry point of `pnpm pipeline <verb>`: the composition root. It joins the runtime's
- * CLI with the commands that need the domain (the accountants of `account`).
+ * CLI with the commands that need the domain (the accountants of `account`, the
+ * model formats of `export`).
  */
 // Subpath imports: the package's barrel loads cluster, HTTP and Redis modules too (~0.8 s).
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -8,9 +9,11 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { runCli } from "@dpipe/runtime"
 import { makeAccountCommand } from "@dpipe/runtime/cli/account-command"
+import { makeExportCommand } from "@dpipe/runtime/cli/export-command"
 import { accountingApi } from "@dpipe/stages/privacy/accounting-api"
+import { modelExportApi } from "@dpipe/stages/export/model-export"
 
-runCli(process.argv.slice(2), [makeAccountCommand(accountingApi)]).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+runCli(process.argv.slice(2), [makeAccountCommand(accountingApi), makeExportCommand(modelExportApi)]).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
 
 // `pnpm pipeline runs | head` closes stdout early: that is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {

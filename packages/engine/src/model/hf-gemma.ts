@@ -82,7 +82,7 @@ export interface HfTokenIds {
 
 /** The differences config.json and the export's README state. */
 export const hfGemmaDifferences = (c: ModelConfig): ReadonlyArray<string> => [
-  "Numerics only: dpipe computes the rotary angles t / rope_theta^(2j/head_dim) and the embedding scale sqrt(hidden_size) in float64 and rounds them once to float32; GemmaForCausalLM computes them in float32. Losses agree to ~1e-6 nats at the trained context.",
+  "Numerics only: dpipe computes the rotary angles t / rope_theta^(2j/head_dim) and the embedding scale sqrt(hidden_size) in float64 and rounds them once to float32; GemmaForCausalLM computes them in float32. Per-token losses agree to ~1e-6 nats at the trained context.",
   "No <bos> token: training sequences are windows cut from a stream of documents, each document followed by <eos>; nothing is prepended. Feed token ids as the exported tokenizer produces them (it adds no special tokens).",
   `max_position_embeddings (${c.contextLength}) is the context dpipe trained at (sequence length minus one); rotary embeddings run at longer contexts, untrained.`,
   "dpipe's training loss is each sequence's mean token cross-entropy, averaged over the batch; its evaluation (and this export's loss test) averages over every non-<pad> target token, as GemmaForCausalLM's loss does with <pad> labels set to -100."
