@@ -27,7 +27,34 @@ describe("gemma model", () => {
     expect(() => decodeModelConfig({ ...modelPresets.micro, kvHeads: 3 })).toThrow()
   })
 
-  for (const backend of ["cpu", "wasm"] as const) {
+  it("the native path (BLAS kernels, batched attention layout) gives the wasm path's gradient and losses", async () => {
+    const cfg = { ...modelPresets.micro, heads: 4, kvHeads: 2 }
+    const flat = testParams(cfg)
+    const B = 4
+    const S = 13
+    const seqs = new Int32Array(B * S).map((_, i) => (i * 5 + 1) % cfg.vocabSize)
+    const run = async (backend: "native" | "wasm") => {
+      await initBackend(backend)
+      const model = new GemmaModel(cfg)
+      const w = uploadWeights(cfg, flat)
+      const r = microBatchGradient(model, w, seqs, B, S, null)
+      disposeWeights(w)
+      model.dispose()
+      return r
+    }
+    const wasm = await run("wasm")
+    const native = await run("native")
+    let num = 0
+    let den = 0
+    for (let j = 0; j < wasm.sum.length; j++) {
+      num += ((native.sum[j] as number) - (wasm.sum[j] as number)) ** 2
+      den += (wasm.sum[j] as number) ** 2
+    }
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-5)
+    for (let i = 0; i < B; i++) expect(Math.abs((native.losses[i] as number) - (wasm.losses[i] as number))).toBeLessThan(1e-5)
+  })
+
+  for (const backend of ["native", "cpu", "wasm"] as const) {
     for (const tied of [true, false]) {
       it(`hand-written backward matches central finite differences (${backend}, ${tied ? "tied" : "untied"})`, async () => {
         await initBackend(backend)

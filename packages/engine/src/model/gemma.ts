@@ -31,6 +31,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { createHash } from "node:crypto"
 import { Schema } from "effect"
 import { keyedStream } from "@dpipe/random/keyed-random"
+import { nativeKernelsActive } from "@dpipe/engine/native/wasm-kernels"
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -542,17 +543,37 @@ export class GemmaModel {
         tf.add(tf.mul(tf.reshape(x, [B, T, heads, hd]), cos), tf.mul(tf.reshape(tf.matMul(tf.reshape(x, [-1, hd]), this.consts.rot), [B, T, heads, hd]), sin))
       const q4 = rope(q, H)
       const k4 = rope(k, K)
-      // Attention products as grouped matmuls (`groupedMatMul`: XNNPACK via depthwise conv),
-      // group axis c = (b, kv head) kept innermost; the G query heads of a group and the T
-      // positions form the row axis (g, i).
-      const q5 = tf.reshape(q4 as tf.Tensor, [B, T, K, G, hd])
-      const k4b = k4 as tf.Tensor
-      const v4 = tf.reshape(v, [B, T, K, hd])
-      const S = groupedMatMul(tf.transpose(q5, [3, 1, 4, 0, 2]), tf.transpose(k4b, [3, 0, 2, 1]), G * T, hd, B * K, T) // [(g,i), c, j]
-      const scores = tf.add(tf.mul(tf.reshape(S, [G, T, B * K, T]), 1 / Math.sqrt(hd)), mask)
-      const P = tf.softmax(scores) as tf.Tensor4D // [G, T(i), BK, T(j)]
-      const og = groupedMatMul(tf.transpose(P, [0, 1, 3, 2]), tf.transpose(v4, [1, 0, 2, 3]), G * T, T, B * K, hd) // [(g,i), c, e]
-      const o2d = tf.reshape(tf.transpose(tf.reshape(og, [G, T, B, K, hd]), [2, 1, 3, 0, 4]), [BT, H * hd]) as tf.Tensor2D
+      const batched = nativeKernelsActive()
+      let q5: tf.Tensor
+      let k4b: tf.Tensor
+      let v4: tf.Tensor
+      let P: tf.Tensor
+      let o2d: tf.Tensor2D
+      if (batched) {
+        // BLAS kernels: attention products as batched matmuls over c = (b, kv head), the G
+        // query heads of a group and the T positions forming the rows (g, i):
+        // Q [c, (g,i), e], K and V [c, j, e], P [c, (g,i), j].
+        q5 = tf.reshape(tf.transpose(tf.reshape(q4 as tf.Tensor, [B, T, K, G, hd]), [0, 2, 3, 1, 4]), [B * K, G * T, hd])
+        k4b = tf.reshape(tf.transpose(k4 as tf.Tensor, [0, 2, 1, 3]), [B * K, T, hd])
+        v4 = tf.reshape(tf.transpose(tf.reshape(v, [B, T, K, hd]), [0, 2, 1, 3]), [B * K, T, hd])
+        const S = tf.matMul(q5, k4b, false, true) // [c, (g,i), j]
+        const scores = tf.add(tf.mul(tf.reshape(S, [B * K * G, T, T]), 1 / Math.sqrt(hd)), tf.reshape(mask, [T, T]))
+        P = tf.reshape(tf.softmax(scores), [B * K, G * T, T])
+        const og = tf.matMul(P, v4) // [c, (g,i), e]
+        o2d = tf.reshape(tf.transpose(tf.reshape(og, [B, K, G, T, hd]), [0, 3, 1, 2, 4]), [BT, H * hd]) as tf.Tensor2D
+      } else {
+        // Attention products as grouped matmuls (`groupedMatMul`: XNNPACK via depthwise conv),
+        // group axis c = (b, kv head) kept innermost; the G query heads of a group and the T
+        // positions form the row axis (g, i).
+        q5 = tf.reshape(q4 as tf.Tensor, [B, T, K, G, hd])
+        k4b = k4 as tf.Tensor
+        v4 = tf.reshape(v, [B, T, K, hd])
+        const S = groupedMatMul(tf.transpose(q5, [3, 1, 4, 0, 2]), tf.transpose(k4b, [3, 0, 2, 1]), G * T, hd, B * K, T) // [(g,i), c, j]
+        const scores = tf.add(tf.mul(tf.reshape(S, [G, T, B * K, T]), 1 / Math.sqrt(hd)), mask)
+        P = tf.softmax(scores) as tf.Tensor4D // [G, T(i), BK, T(j)]
+        const og = groupedMatMul(tf.transpose(P, [0, 1, 3, 2]), tf.transpose(v4, [1, 0, 2, 3]), G * T, T, B * K, hd) // [(g,i), c, e]
+        o2d = tf.reshape(tf.transpose(tf.reshape(og, [G, T, B, K, hd]), [2, 1, 3, 0, 4]), [BT, H * hd]) as tf.Tensor2D
+      }
       h = tf.add(h, tf.matMul(o2d, get(w, `layers.${l}.o`)))
       const n2 = this.rmsNorm(w, `layers.${l}.mlp_norm`, h)
       const gate = tf.matMul(n2.u, get(w, `layers.${l}.gate_up#0`)) as tf.Tensor2D
@@ -562,7 +583,7 @@ export class GemmaModel {
       const act = tf.mul(gate, s) // gelu_tanh(x) = x * sigmoid(2c (x + a x^3))
       const m = tf.mul(act, up)
       h = tf.add(h, tf.matMul(m, get(w, `layers.${l}.down`)))
-      layers.push({ n1, q5, k4: k4b, v4, P, o2d, n2, gate, up, s, act, m })
+      layers.push({ batched, n1, q5, k4: k4b, v4, P, o2d, n2, gate, up, s, act, m })
     }
     const final = this.rmsNorm(w, "final_norm", h)
     return { layers, final, uf2d: final.u }
@@ -614,17 +635,32 @@ export class GemmaModel {
     const BK = B * K
     const dO5 = tf.reshape(do2d, [B, T, K, G, hd])
     // dP = dO V^T, dV = P^T dO, dS = P (dP - rowsum(P dP)) / sqrt(hd), dQ = dS K, dK = dS^T Q
-    const dP = tf.reshape(groupedMatMul(tf.transpose(dO5, [3, 1, 4, 0, 2]), tf.transpose(L.v4, [3, 0, 2, 1]), G * T, hd, BK, T), [G, T, BK, T])
-    const dS = tf.mul(tf.mul(L.P, tf.sub(dP, tf.sum(tf.mul(dP, L.P), 3, true))), 1 / Math.sqrt(hd))
-    const dvT = groupedMatMul(tf.transpose(L.P, [3, 0, 1, 2]), tf.transpose(dO5, [3, 1, 0, 2, 4]), T, G * T, BK, hd) // [j, c, e]
-    const dqg = groupedMatMul(tf.transpose(dS, [0, 1, 3, 2]), tf.transpose(L.k4, [1, 0, 2, 3]), G * T, T, BK, hd) // [(g,i), c, e]
-    const dkT = groupedMatMul(tf.transpose(dS, [3, 0, 1, 2]), tf.transpose(L.q5, [3, 1, 0, 2, 4]), T, G * T, BK, hd) // [j, c, e]
-    const dq4 = tf.transpose(tf.reshape(dqg, [G, T, B, K, hd]), [2, 1, 3, 0, 4]) // [B,T,K,G,hd]
-    const dk4 = tf.transpose(tf.reshape(dkT, [T, B, K, hd]), [1, 0, 2, 3]) // [B,T,K,hd]
+    let dq4: tf.Tensor // [B,T,K,G,hd]
+    let dk4: tf.Tensor // [B,T,K,hd]
+    let dv: tf.Tensor // [B,T,K,hd]
+    if (L.batched) {
+      const dOh = tf.reshape(tf.transpose(dO5, [0, 2, 3, 1, 4]), [BK, G * T, hd]) // [c, (g,i), e]
+      const dP = tf.matMul(dOh, L.v4, false, true) // [c, (g,i), j]
+      const dS = tf.mul(tf.mul(L.P, tf.sub(dP, tf.sum(tf.mul(dP, L.P), 2, true))), 1 / Math.sqrt(hd))
+      const dV = tf.matMul(L.P, dOh, true, false) // [c, j, e]
+      const dQ = tf.matMul(dS, L.k4) // [c, (g,i), e]
+      const dK = tf.matMul(dS, L.q5, true, false) // [c, j, e]
+      dq4 = tf.transpose(tf.reshape(dQ, [B, K, G, T, hd]), [0, 3, 1, 2, 4])
+      dk4 = tf.transpose(tf.reshape(dK, [B, K, T, hd]), [0, 2, 1, 3])
+      dv = tf.transpose(tf.reshape(dV, [B, K, T, hd]), [0, 2, 1, 3])
+    } else {
+      const dP = tf.reshape(groupedMatMul(tf.transpose(dO5, [3, 1, 4, 0, 2]), tf.transpose(L.v4, [3, 0, 2, 1]), G * T, hd, BK, T), [G, T, BK, T])
+      const dS = tf.mul(tf.mul(L.P, tf.sub(dP, tf.sum(tf.mul(dP, L.P), 3, true))), 1 / Math.sqrt(hd))
+      const dvT = groupedMatMul(tf.transpose(L.P, [3, 0, 1, 2]), tf.transpose(dO5, [3, 1, 0, 2, 4]), T, G * T, BK, hd) // [j, c, e]
+      const dqg = groupedMatMul(tf.transpose(dS, [0, 1, 3, 2]), tf.transpose(L.k4, [1, 0, 2, 3]), G * T, T, BK, hd) // [(g,i), c, e]
+      const dkT = groupedMatMul(tf.transpose(dS, [3, 0, 1, 2]), tf.transpose(L.q5, [3, 1, 0, 2, 4]), T, G * T, BK, hd) // [j, c, e]
+      dq4 = tf.transpose(tf.reshape(dqg, [G, T, B, K, hd]), [2, 1, 3, 0, 4])
+      dk4 = tf.transpose(tf.reshape(dkT, [T, B, K, hd]), [1, 0, 2, 3])
+      dv = tf.transpose(tf.reshape(dvT, [T, B, K, hd]), [1, 0, 2, 3])
+    }
     const dqkRot = tf.concat([tf.reshape(dq4, [B, T, H, hd]), dk4], 2)
     // inverse of x cos + (x R) sin: dx = d cos + (d sin) R^T
     const dqk = tf.add(tf.mul(dqkRot, cos), tf.reshape(tf.matMul(tf.reshape(tf.mul(dqkRot, sin), [-1, hd]), this.consts.rotT), [B, T, H + K, hd]))
-    const dv = tf.transpose(tf.reshape(dvT, [T, B, K, hd]), [1, 0, 2, 3])
     const gqkv = tf.concat([tf.reshape(dqk, [B, T, (H + K) * hd]), tf.reshape(dv, [B, T, K * hd])], 2) as tf.Tensor3D
     entries.push({ kind: "linear", name: `layers.${l}.qkv`, a: tf.reshape(L.n1.u, [B, T, d]), g: gqkv, transposed: false })
     const du = tf.matMul(tf.reshape(gqkv, [B * T, (H + 2 * K) * hd]), get(w, `layers.${l}.qkv^T`))
@@ -639,13 +675,18 @@ interface NormCache {
   readonly u: tf.Tensor2D
 }
 interface LayerCache {
+  /** Attention in the batched-matmul layout (BLAS kernels) rather than the grouped one (stock wasm). */
+  readonly batched: boolean
   readonly n1: NormCache
-  /** Rotated queries [B, T, K, G, hd], rotated keys and values [B, T, K, hd]. */
+  /**
+   * Rotated queries [B, T, K, G, hd], rotated keys and values [B, T, K, hd]; batched:
+   * queries [B*K, G*T, hd], keys and values [B*K, T, hd].
+   */
   readonly q5: tf.Tensor
   readonly k4: tf.Tensor
   readonly v4: tf.Tensor
-  /** Attention probabilities [G, T(i), B*K, T(j)]. */
-  readonly P: tf.Tensor4D
+  /** Attention probabilities [G, T(i), B*K, T(j)]; batched: [B*K, G*T(i), T(j)]. */
+  readonly P: tf.Tensor
   readonly o2d: tf.Tensor2D
   readonly n2: NormCache
   readonly gate: tf.Tensor2D
