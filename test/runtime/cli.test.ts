@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { cli, listDir, outputHashes, startCli, tempStore, waitFor } from "./helpers.ts"
+import { artifactDigests, cli, listDir, startCli, tempStore, waitFor } from "./helpers.ts"
 
 describe("pipeline CLI", () => {
   it("resumes after kill -9 from the last checkpoint with byte-identical outputs", async () => {
@@ -35,8 +35,8 @@ describe("pipeline CLI", () => {
     // The long stage continued from a checkpoint, not from step 0.
     const restored = events.find((e) => e.type === "stage-info" && e.node === "accumulate")
     expect(restored?.message).toMatch(/restored checkpoint at step [1-9]\d*/)
-    // Every output is byte-identical to the uninterrupted run.
-    expect(outputHashes(store, "crash")).toEqual(outputHashes(reference, "ref"))
+    // Every artifact, read back from the cache, is byte-identical to the uninterrupted run's.
+    expect(artifactDigests(store, "crash")).toEqual(artifactDigests(reference, "ref"))
   })
 
   it("bad config exits non-zero naming the field path, and makes no run directory", async () => {

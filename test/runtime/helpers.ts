@@ -1,5 +1,6 @@
 /** Helpers for runtime tests: temporary stores, running the CLI as a child process. */
 import { spawn, type ChildProcess } from "node:child_process"
+import { createHash } from "node:crypto"
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -42,6 +43,26 @@ export const outputHashes = (store: string, runId: string): Record<string, Recor
     nodes: Record<string, { outputs?: Record<string, { hash: string }> }>
   }
   return Object.fromEntries(Object.entries(record.nodes).map(([id, n]) => [id, Object.fromEntries(Object.entries(n.outputs ?? {}).map(([k, o]) => [k, o.hash]))]))
+}
+
+/**
+ * The sha256 of the bytes on disk of every artifact of a run (node.output -> hash), read
+ * back from the cache rather than taken from run.json, plus the files the run published.
+ */
+export const artifactDigests = (store: string, runId: string): Record<string, string> => {
+  const record = JSON.parse(readFileSync(join(store, "runs", runId, "run.json"), "utf8")) as {
+    nodes: Record<string, { key?: string; outputs?: Record<string, { file: string }> }>
+  }
+  const out: Record<string, string> = {}
+  for (const [id, n] of Object.entries(record.nodes)) {
+    for (const [name, o] of Object.entries(n.outputs ?? {})) {
+      out[`${id}.${name}`] = createHash("sha256").update(readFileSync(join(store, "cache", n.key!, o.file))).digest("hex")
+    }
+  }
+  for (const file of listDir(join(store, "runs", runId))) {
+    if (file.endsWith(".html")) out[`published:${file}`] = createHash("sha256").update(readFileSync(join(store, "runs", runId, file))).digest("hex")
+  }
+  return out
 }
 
 export const listDir = (p: string): Array<string> => {

@@ -29,12 +29,23 @@ export class Checkpoints extends Context.Service<Checkpoints, {
 /** Metrics shown next to a stage's progress bar (loss, epsilon, tokens/s, ...). */
 export type ProgressMetrics = Readonly<Record<string, number | string>>
 
-/** Progress reporting for long stages. */
+/**
+ * Progress reporting for long stages. This is also where wall-clock figures belong:
+ * an artifact must be a pure function of config, inputs and the store secret (so that
+ * a rerun or a resumed run writes the same bytes), so throughput and timings go to
+ * the progress line and to `telemetry`, never into an output.
+ */
 export class Progress extends Context.Service<Progress, {
   /** Reports that `step` of `total` units are done. */
   readonly update: (step: number, total: number, metrics?: ProgressMetrics) => Effect.Effect<void>
   /** A line of information for the log and the display. */
   readonly info: (message: string) => Effect.Effect<void>
+  /**
+   * Wall-clock measurements of this execution (tokens/s, seconds of compute): written to
+   * the run record (run.json, the node's `telemetry`) and to the run's log, merged by
+   * name with earlier values. Never part of an artifact or a key.
+   */
+  readonly telemetry: (values: ProgressMetrics) => Effect.Effect<void>
 }>()("dpipe/Progress") {}
 
 /** One row of a run's privacy ledger. */

@@ -231,7 +231,8 @@ const runLocked = (options: ExecuteOptions) =>
         return yield* slots.withPermits(1)(
           Effect.gen(function* () {
             const startedAt = new Date()
-            yield* state.updateNode(node.id, (r) => ({ ...r, status: "running", key, startedAt: startedAt.toISOString() }))
+            // Telemetry describes one execution: a new one starts without the old figures.
+            yield* state.updateNode(node.id, ({ telemetry: _, ...r }) => ({ ...r, status: "running", key, startedAt: startedAt.toISOString() }))
             reporter.emit({ type: "stage-start", node: node.id, stage: node.stage.name, key })
             const inputValues: Record<string, unknown> = {}
             for (const [name, inp] of Object.entries(inputs)) {
@@ -263,7 +264,12 @@ const runLocked = (options: ExecuteOptions) =>
             }
             const progress: Progress["Service"] = {
               update: (step, total, metrics) => Effect.sync(() => reporter.emit({ type: "stage-progress", node: node.id, step, total, metrics: metrics ?? {} })),
-              info: (message) => Effect.sync(() => reporter.emit({ type: "stage-info", node: node.id, message }))
+              info: (message) => Effect.sync(() => reporter.emit({ type: "stage-info", node: node.id, message })),
+              telemetry: (values) =>
+                Effect.sync(() => reporter.emit({ type: "stage-telemetry", node: node.id, values })).pipe(
+                  Effect.andThen(state.updateNode(node.id, (r) => ({ ...r, telemetry: { ...r.telemetry, ...values } }))),
+                  Effect.ignore
+                )
             }
             const ctx = {
               config: node.config,

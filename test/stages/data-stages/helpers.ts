@@ -33,7 +33,7 @@ export const readJson = (path: string): unknown => JSON.parse(readFileSync(path,
 /** Provides no-op stage services, for calling a stage's run directly. */
 export const withStubServices = <A, E>(effect: Effect.Effect<A, E, Checkpoints | Progress | PrivacyLedger>): Effect.Effect<A, E> =>
   effect.pipe(
-    Effect.provideService(Progress, { update: () => Effect.void, info: () => Effect.void }),
+    Effect.provideService(Progress, { update: () => Effect.void, info: () => Effect.void, telemetry: () => Effect.void }),
     Effect.provideService(Checkpoints, { latest: Effect.succeed(Option.none()), save: () => Effect.void }),
     Effect.provideService(PrivacyLedger, {
       record: () => Effect.void,

@@ -69,8 +69,7 @@ export const metricsRows = (steps: number, opts: { start?: number; end?: number;
       clipped_fraction: 0.95 - 0.3 * t,
       non_finite: 0,
       lr: 3e-3,
-      epsilon: opts.noEpsilon === true ? Number.NaN : (opts.epsilonAtEnd ?? 2) * Math.sqrt((i + 1) / steps),
-      tokens_per_sec: 1000
+      epsilon: opts.noEpsilon === true ? Number.NaN : (opts.epsilonAtEnd ?? 2) * Math.sqrt((i + 1) / steps)
     }
   })
 

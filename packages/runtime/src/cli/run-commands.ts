@@ -13,7 +13,7 @@ import { formatDelta } from "../privacy.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
-import { formatDuration } from "../progress/format.ts"
+import { formatDuration, formatMetrics } from "../progress/format.ts"
 
 const reporterFor = (json: boolean): Reporter =>
   json ? jsonLinesReporter() : process.stdout.isTTY ? ttyReporter() : plainReporter()
@@ -23,7 +23,11 @@ export const summaryTable = (record: RunRecord): string => {
   const privacy = record.privacy !== undefined
     ? `\nprivacy: epsilon ${Object.entries(record.privacy.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")} at delta ${formatDelta(record.privacy.delta)}; budget epsilon ${record.privacy.budgetEpsilon}`
     : ""
-  return `${textTable(["stage", "kind", "status", "time", "key"], rows)}${privacy}`
+  const telemetry = Object.entries(record.nodes)
+    .filter(([, n]) => n.telemetry !== undefined && Object.keys(n.telemetry).length > 0)
+    .map(([id, n]) => `\ntelemetry ${id}: ${formatMetrics(n.telemetry!)}`)
+    .join("")
+  return `${textTable(["stage", "kind", "status", "time", "key"], rows)}${telemetry}${privacy}`
 }
 
 /** Flattens a JSON summary into "a.b: value" lines. */

@@ -9,6 +9,7 @@ export type RunEvent =
   | { readonly type: "stage-start"; readonly node: string; readonly stage: string; readonly key: string }
   | { readonly type: "stage-progress"; readonly node: string; readonly step: number; readonly total: number; readonly metrics: ProgressMetrics }
   | { readonly type: "stage-info"; readonly node: string; readonly message: string }
+  | { readonly type: "stage-telemetry"; readonly node: string; readonly values: ProgressMetrics }
   | { readonly type: "stage-cached"; readonly node: string; readonly key: string }
   | { readonly type: "stage-done"; readonly node: string; readonly durationMs: number }
   | { readonly type: "stage-failed"; readonly node: string; readonly error: string }

@@ -16,6 +16,7 @@ const line = (e: RunEvent): string | undefined => {
     case "stage-start": return `[${e.node}] running (key ${e.key.slice(0, 12)})`
     case "stage-progress": return `[${e.node}] ${e.step}/${e.total} ${formatMetrics(e.metrics)}`
     case "stage-info": return `[${e.node}] ${e.message}`
+    case "stage-telemetry": return `[${e.node}] telemetry ${formatMetrics(e.values)}`
     case "stage-cached": return `[${e.node}] cached (key ${e.key.slice(0, 12)})`
     case "stage-done": return `[${e.node}] done in ${formatDuration(e.durationMs)}`
     case "stage-failed": return `[${e.node}] FAILED: ${e.error}`

@@ -50,7 +50,12 @@ export const NodeRecord = Schema.Struct({
   finishedAt: Schema.optional(Schema.String),
   durationMs: Schema.optional(Schema.Number),
   error: Schema.optional(Schema.String),
-  outputs: Schema.optional(Schema.Record(Schema.String, OutputRecord))
+  outputs: Schema.optional(Schema.Record(Schema.String, OutputRecord)),
+  /**
+   * Wall-clock telemetry the stage reported in its last execution (tokens/s, seconds
+   * of compute). It lives here and in run.log, never in an artifact.
+   */
+  telemetry: Schema.optional(Schema.Record(Schema.String, Schema.Union([Schema.Number, Schema.String])))
 })
 export type NodeRecord = typeof NodeRecord.Type
 

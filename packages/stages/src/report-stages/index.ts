@@ -5,6 +5,6 @@
  */
 export { escapeHtml } from "./html.ts"
 export { DEFAULT_LABELS, exposureByRepeats, renderReport, summarize, type MetricsRow, type ReportInput, type ReportLabels } from "./render.ts"
-export { report, ReportConfig, ReportPerf } from "./report.ts"
+export { report, ReportConfig } from "./report.ts"
 export { PrivacyStatement, RdpResult, ReportSummary } from "./schemas.ts"
 export { computeStatement, formatDelta, formatEpsilon, planEvent, privacyStatement, StatementConfig, statementText } from "./statement.ts"

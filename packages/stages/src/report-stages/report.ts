@@ -16,11 +16,11 @@ import { PrivacyStatement, ReportSummary } from "./schemas.ts"
 
 export const ReportConfig = Schema.Struct({
   /** The report's heading. */
-  title: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("dpipe run report")))
-})
-
-export const ReportPerf = Schema.Struct({
-  /** Points per chart series (longer runs are downsampled evenly). */
+  title: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("dpipe run report"))),
+  /**
+   * Points per chart series (longer runs are downsampled evenly). Semantic, not a perf
+   * flag: it changes the bytes of report.html, and perf flags must not change outputs.
+   */
   maxChartPoints: Schema.Int.check(Schema.isGreaterThan(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(600)))
 })
 
@@ -29,7 +29,6 @@ export const report = Stage.make({
   version: "1",
   description: "A self-contained report.html (charts, evaluation, memorization, privacy statement) and a summary.",
   config: ReportConfig,
-  perf: ReportPerf,
   inputs: {
     statement: Artifact.json("privacy-statement", PrivacyStatement),
     dpMetrics: Artifact.table(TrainMetrics, { description: "the dp-train stage's metrics" }),
@@ -43,7 +42,7 @@ export const report = Stage.make({
     report: Artifact.file("report", "html", { description: "self-contained HTML report (private: shows private artifacts with their label)" }),
     summary: Artifact.json("report-summary", ReportSummary)
   },
-  run: ({ config, perf, inputs }) =>
+  run: ({ config, inputs }) =>
     Effect.gen(function* () {
       const read = (which: string, t: typeof inputs.dpMetrics) =>
         t.readAll.pipe(Effect.mapError((e) => new StageFailed({ message: `report: reading the ${which} metrics table (${e.path}): ${e.message}` })))
@@ -58,7 +57,7 @@ export const report = Stage.make({
             baselineMetrics,
             evaluation: inputs.evaluation,
             memorization: inputs.memorization,
-            maxChartPoints: perf.maxChartPoints
+            maxChartPoints: config.maxChartPoints
           }),
         catch: (e) => new StageFailed({ message: `report: rendering failed (${String(e)}); this is a bug in report-stages/render.ts, please report it with the run id` })
       })

@@ -2,6 +2,8 @@
  * The per-step metrics table of training. Loss, gradient norms and the clipped
  * fraction are computed from private data without noise (docs/privacy.md, P6), so the
  * table is labelled private; `epsilon` is a function of the public config only.
+ * No wall-clock column: the table must be the same bytes for the same config, inputs
+ * and store secret (README, "The run store"); throughput goes to the run's telemetry.
  */
 import { Col, makeTable } from "@dpipe/dsl"
 
@@ -17,7 +19,6 @@ export const TrainMetrics = makeTable("train-metrics", {
   non_finite: Col.int32,
   lr: Col.float64,
   /** Epsilon spent after this step, by RDP at the pipeline's delta (NaN when RDP does not apply). */
-  epsilon: Col.float64,
-  tokens_per_sec: Col.float64
+  epsilon: Col.float64
 })
 export type TrainMetricsRow = typeof TrainMetrics.row.Type

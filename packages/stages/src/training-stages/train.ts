@@ -16,7 +16,8 @@
  *   (upserted, so a resumed run never counts twice), and the stage stops before the
  *   step that would cross the pipeline's budget;
  * - outputs: weights (dp for dp-train), model config, the execution plan, and the
- *   per-step metrics table (private).
+ *   per-step metrics table (private). Wall-clock throughput is telemetry (progress line,
+ *   run record, log), never in an output, so a resumed run writes the same bytes.
  */
 import { Effect, Option, Schema, Stream } from "effect"
 import { Artifact, Checkpoints, PrivacyLedger, Progress, Stage, StageFailed, type TensorMap } from "@dpipe/dsl"
@@ -99,8 +100,7 @@ const metricsRow = (m: StepMetrics, epsilon: number): TrainMetricsRow => ({
   clipped_fraction: m.clippedFraction,
   non_finite: m.nonFinite,
   lr: m.lr,
-  epsilon,
-  tokens_per_sec: m.tokensPerSec
+  epsilon
 })
 
 const makeTrainStage = (mode: Mode) =>
@@ -234,12 +234,19 @@ const makeTrainStage = (mode: Mode) =>
           `${mode === "dp" ? "DP-SGD" : "non-private"} training: ${N} sequences of ${data.seqLen} tokens, q=${config.samplingRate} (expected batch ${expectedBatchSize.toFixed(1)}), ` +
             `${maxSteps} steps, backend ${perf.backend}, ${perf.workers} worker(s)` + (mode === "dp" ? `, C=${config.clipNorm}, sigma=${config.noiseMultiplier}` : "")
         )
+        // Wall-clock throughput of this invocation: telemetry, not part of any output.
+        let timedTokens = 0
+        let timedMs = 0
+        let timedSteps = 0
         const loop = Effect.gen(function* () {
           while (trainer.step < maxSteps) {
             // A step is uninterruptible: Ctrl-C lands between steps, on a consistent state.
             const m = yield* Effect.uninterruptible(Effect.tryPromise({ try: () => trainer.trainStep(), catch: (e) => fail(`training step ${trainer.step}: ${describeError(e)}`) }))
             const eps = epsilonAt(m.step + 1)
             metrics.push(metricsRow(m, eps))
+            timedTokens += (m.tokensPerSec * m.stepMs) / 1000
+            timedMs += m.stepMs
+            timedSteps++
             yield* progress.update(m.step + 1, maxSteps, {
               loss: Number(m.loss.toFixed(4)),
               ...(Number.isFinite(eps) ? { eps: Number(eps.toFixed(3)) } : {}),
@@ -250,6 +257,9 @@ const makeTrainStage = (mode: Mode) =>
         })
         yield* loop.pipe(Effect.onInterrupt(() => Effect.ignore(saveCheckpoint)))
         yield* saveCheckpoint
+        if (timedSteps > 0) {
+          yield* progress.telemetry({ tokensPerSec: Math.round(timedTokens / (timedMs / 1000)), trainSeconds: Number((timedMs / 1000).toFixed(3)), stepsTimed: timedSteps })
+        }
         const final = trainer.getState()
         const plan: ExecutionPlan = {
           unit: "sequence",
