@@ -80,6 +80,36 @@ describe("DP noise scale through the training loop", () => {
     })
   }
 
+  it("noise is added once per logical batch, not per micro-batch or worker (8 examples in micro-batches of 2 on 2 workers)", async () => {
+    // Four micro-batches on two workers: noise per micro-batch would give sd 2 sigma C,
+    // per worker sqrt(2) sigma C; once per logical batch gives sigma C (docs/privacy.md, P2).
+    const clipNorm = 0.5, noiseMultiplier = 2, expected = 8, N = 64
+    const indices = Int32Array.from([0, 3, 7, 12, 20, 33, 47, 60])
+    const dataset = corpus(N)
+    const grads: Array<Float32Array> = []
+    const t = await Trainer.create({
+      model: cfg,
+      optimizer: { ...defaultOptimizer(1), peakLr: 1e-3 },
+      dp: { clipNorm, noiseMultiplier, expectedBatchSize: expected, noiseKey: key },
+      dataset,
+      backend: "wasm",
+      workers: 2,
+      microBatchSize: 2,
+      selectBatch: () => ({ indices }),
+      inspectGradient: (_s, g) => grads.push(g)
+    })
+    const p0 = t.flatParams()
+    await t.trainStep()
+    await t.close()
+    const eng = await LocalEngine.create({ model: cfg, dataset, backend: "wasm", microBatchSize: 16 })
+    const r = eng.computeSync(p0, indices, clipNorm)
+    await eng.close()
+    const g = grads[0] as Float32Array
+    const noise = new Float64Array(g.length)
+    for (let j = 0; j < g.length; j++) noise[j] = (g[j] as number) * expected - (r.sum[j] as number)
+    expect(Math.abs(sampleSd(noise).sd / (noiseMultiplier * clipNorm) - 1)).toBeLessThan(0.05)
+  })
+
   it("a noise-only step (empty batch) has sd sigma C / (q N)", async () => {
     const clipNorm = 0.25, noiseMultiplier = 4, expected = 10
     const grads: Array<Float32Array> = []
