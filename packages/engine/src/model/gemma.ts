@@ -31,7 +31,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { createHash } from "node:crypto"
 import { Schema } from "effect"
 import { keyedStream } from "@dpipe/random/keyed-random"
-import { nativeKernelsActive } from "@dpipe/engine/native/wasm-kernels"
+import { nativeKernelsActive, tensorHeapView } from "@dpipe/engine/native/wasm-kernels"
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -437,13 +437,25 @@ export class GemmaModel {
       // dlogits = softmax / T - onehot / T: the one-hot part is 4096 scalar updates, done in JS
       // on the downloaded probabilities (replaces OneHot, Cast, Sub, Mul over [B*T, V]); the
       // values stay in JS for the per-example head gradients.
-      const gData = new Float32Array(probs.dataSync() as Float32Array)
-      for (let r = 0; r < targets.length; r++) {
-        const o = r * V + (targets[r] as number)
-        gData[o] = (gData[o] as number) - 1 / T
+      // On the native path the subtraction is done in place on the probabilities' heap
+      // memory (a fresh tensor of this step), saving a download and an upload of [B*T, V].
+      const inPlace = nativeKernelsActive() ? tensorHeapView(probs) : undefined
+      let gLogits: tf.Tensor2D
+      if (inPlace !== undefined) {
+        for (let r = 0; r < targets.length; r++) {
+          const o = r * V + (targets[r] as number)
+          inPlace[o] = (inPlace[o] as number) - 1 / T
+        }
+        gLogits = probs as tf.Tensor2D
+      } else {
+        const gData = new Float32Array(probs.dataSync() as Float32Array)
+        for (let r = 0; r < targets.length; r++) {
+          const o = r * V + (targets[r] as number)
+          gData[o] = (gData[o] as number) - 1 / T
+        }
+        headG = gData
+        gLogits = tf.tensor2d(gData, [B * T, V], "float32")
       }
-      headG = gData
-      const gLogits = tf.tensor2d(gData, [B * T, V], "float32")
       const uf3 = tf.reshape(fw.uf2d, [B, T, d]) as tf.Tensor3D
       const gLogits3 = tf.reshape(gLogits, [B, T, V]) as tf.Tensor3D
       entries.push({ kind: "linear", name: c.tiedEmbeddings ? "embed" : "unembed", a: uf3, g: gLogits3, transposed: c.tiedEmbeddings })
@@ -463,8 +475,8 @@ export class GemmaModel {
       return { entries, losses: tf.mean(tf.reshape(losses, [B, T]), 1) as tf.Tensor1D, batch: B, seqLen: T }
     })
     const head = tape.entries[0]
-    if (head === undefined || head.kind !== "linear" || headG === undefined) throw new Error("unreachable: the loss head is the first tape entry")
-    return { ...tape, entries: [{ ...head, gData: headG }, ...tape.entries.slice(1)] }
+    if (head === undefined || head.kind !== "linear") throw new Error("unreachable: the loss head is the first tape entry")
+    return headG === undefined ? tape : { ...tape, entries: [{ ...head, gData: headG }, ...tape.entries.slice(1)] }
   }
 
   /** Per-example mean token loss (forward only), [B] as a Float32Array. */
