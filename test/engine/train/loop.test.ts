@@ -6,6 +6,7 @@ import { modelPresets } from "@dpipe/engine/model/gemma"
 import { defaultOptimizer, learningRate } from "@dpipe/engine/train/optimizer"
 import { keyedStream } from "@dpipe/random/keyed-random"
 import { BackendUnavailable, initBackend } from "@dpipe/engine/train/backend"
+import type { BackendName } from "@dpipe/engine/train/backend"
 
 const cfg = modelPresets.micro
 const V = cfg.vocabSize
@@ -34,12 +35,12 @@ const poisson = (N: number, q: number) => (step: number): BatchSelection => {
   return { indices: Int32Array.from(idx) }
 }
 
-const baseOptions = (N: number, steps: number, workers: number): TrainOptions => ({
+const baseOptions = (N: number, steps: number, workers: number, backend: BackendName = "native"): TrainOptions => ({
   model: cfg,
   optimizer: { ...defaultOptimizer(steps), peakLr: 1e-2 },
   dp: { clipNorm: 1, noiseMultiplier: 1, expectedBatchSize: 0.05 * N, noiseKey: key },
   dataset: corpus(N),
-  backend: "wasm",
+  backend,
   workers,
   microBatchSize: 16,
   selectBatch: poisson(N, 0.05)
@@ -72,10 +73,10 @@ describe("training loop", () => {
     expect(learningRate(o, 100)).toBeCloseTo(0.1)
   })
 
-  for (const workers of [1, 2]) {
-    it(`stop + restore state + continue is bit-identical to an uninterrupted run (${workers} worker${workers > 1 ? "s" : ""})`, async () => {
+  for (const [backend, workers] of [["native", 1], ["native", 2], ["wasm", 1]] as const) {
+    it(`stop + restore state + continue is bit-identical to an uninterrupted run (${backend}, ${workers} worker${workers > 1 ? "s" : ""})`, async () => {
       const N = 200
-      const opts = baseOptions(N, 6, workers)
+      const opts = baseOptions(N, 6, workers, backend)
       const a = await Trainer.create(opts)
       await a.run(6)
       const full = a.getState()
