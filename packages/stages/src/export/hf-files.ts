@@ -69,6 +69,9 @@ const privacySummary = (p: HfExportParts): string => {
   return `No differential-privacy guarantee: stage ${p.source.node} (${p.source.stage}) trained on private data without clipping or noise, so the weights are labelled ${p.label} and can reveal their training data. Keep this directory as private as that data.`
 }
 
+/** Token names such as <eos> as code spans (bare, Markdown renders them as HTML tags and hides them). */
+const code = (text: string): string => text.replace(/<(\w+)>/g, "`<$1>`")
+
 const readme = (p: HfExportParts, config: HfGemmaConfig, privacy: ExportPrivacy, params: number): string => {
   const m = p.model
   return [
@@ -99,11 +102,11 @@ const readme = (p: HfExportParts, config: HfGemmaConfig, privacy: ExportPrivacy,
     "",
     "The architecture is Gemma 1's decoder as transformers implements it (embedding scaled by sqrt(hidden_size), RMSNorm with (1 + weight), rotary embeddings " +
       "with rotate_half, grouped-query attention scaled by head_dim^-0.5, GeGLU with gelu_pytorch_tanh, no soft-capping). " +
-      "dpipe's test suite loads this directory with an independent PyTorch implementation of modeling_gemma.py and gets dpipe's held-out loss to within 1e-4 nats. What differs:",
+      "dpipe's tests load a directory exported this way with an independent PyTorch implementation of modeling_gemma.py and get dpipe's held-out loss to within 1e-4 nats. What differs:",
     "",
-    ...hfGemmaDifferences(m).map((d) => `- ${d}`),
+    ...hfGemmaDifferences(m).map((d) => `- ${code(d)}`),
     "",
-    `<eos> is token ${config.eos_token_id} and <pad> token ${config.pad_token_id}; \`bos_token_id\` is null.`,
+    `\`<eos>\` is token ${config.eos_token_id} and \`<pad>\` token ${config.pad_token_id}; \`bos_token_id\` is null.`,
     ""
   ].join("\n")
 }
