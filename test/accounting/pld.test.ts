@@ -92,9 +92,20 @@ describe("PLD accountant: properties", () => {
     }
   })
 
-  it("SelfComposed(e, T) equals T copies composed", () => {
-    const e = poissonSampledGaussian(0.02, 1.1)
-    expect(eps(selfComposed(e, 64), 1e-5)).toBe(eps(composed(Array.from({ length: 64 }, () => e)), 1e-5))
+  it("composing Gaussians gives the Gaussian with 1/s^2 = sum 1/sigma_i^2 (delta by direct integration, independent of the PLD code)", () => {
+    // Balle and Wang 2018; Dong, Roth and Su 2022 (GDP composition): T Gaussians of sigma
+    // compose to one of sigma / sqrt(T), and different sigmas add their 1/sigma^2.
+    for (const [event, s] of [
+      [selfComposed(gaussian(2), 16), 0.5],
+      [composed([gaussian(1.5), gaussian(2), selfComposed(gaussian(3), 2)]), 1 / Math.sqrt(1 / 2.25 + 1 / 4 + 2 / 9)]
+    ] as const) {
+      for (const e of [0.5, 2]) {
+        const exact = gaussianDeltaByIntegration(s, e)
+        const pld = del(event, e)
+        expect(pld).toBeGreaterThanOrEqual(exact * (1 - 1e-9))
+        expect(Math.abs(pld - exact)).toBeLessThan(2e-3 * Math.max(exact, 1e-3))
+      }
+    }
   })
 
   it("delta(epsilon(delta)) round-trips", () => {

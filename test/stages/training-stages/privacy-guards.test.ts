@@ -110,6 +110,32 @@ describe("training stage privacy guards", () => {
     expect(summary.record.privacy!.epsilon["pld"]).toBeCloseTo(pld(poissonSteps(7)), 10)
   }, 240_000)
 
+  it("inspect shows rows of private artifacts only with --private; dp artifacts without it", async () => {
+    const store = tempStore()
+    await Effect.runPromise(runPipeline(trainPipeline(), { store, runId: "i", settings: { "dp-train.steps": 2, "baseline.steps": 2 } }))
+    const inspect = async (node: string, output: string, ...flags: Array<string>) => {
+      const r = await cli(["inspect", "i", node, "--output", output, "--store", store, "--json", ...flags])
+      expect(r.code, r.stderr).toBe(0)
+      const entries = JSON.parse(r.stdout) as Array<{ label: string; head?: Array<unknown>; value?: unknown; note?: string; rows?: number }>
+      expect(entries).toHaveLength(1)
+      return entries[0]!
+    }
+    // private tables: the training metrics and the packed sequences
+    for (const [node, output] of [["dp-train", "metrics"], ["pack", "train_sequences"]] as const) {
+      const hidden = await inspect(node, output)
+      expect(hidden.label).toBe("private")
+      expect(hidden.head).toBeUndefined()
+      expect(hidden.note).toMatch(/--private/)
+      expect(hidden.rows).toBeGreaterThan(0)
+      const shown = await inspect(node, output, "--private")
+      expect(shown.head!.length).toBeGreaterThan(0)
+    }
+    // a dp artifact (the execution plan, released under the DP guarantee) is shown as is
+    const plan = await inspect("dp-train", "plan")
+    expect(plan.label).toBe("dp")
+    expect((plan.value as { stepsDone: number }).stepsDone).toBe(2)
+  }, 240_000)
+
   it("Ctrl-C during DP training writes a checkpoint; resume restores it and ends as an uninterrupted run", async () => {
     const env = { DPIPE_PIPELINES: pipelines }
     const reference = tempStore()
