@@ -253,10 +253,14 @@ const makeTrainStage = (mode: Mode) =>
               "tok/s": Math.round(m.tokensPerSec)
             })
             if ((m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps) yield* saveCheckpoint
+            // A step's kernels run synchronously and resolve at once, so without a macrotask
+            // between steps the SIGINT handler would not run until the loop ended.
+            yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
           }
         })
         yield* loop.pipe(Effect.onInterrupt(() => Effect.ignore(saveCheckpoint)))
-        yield* saveCheckpoint
+        // The final ledger entry and checkpoint are written whole even if Ctrl-C lands now.
+        yield* Effect.uninterruptible(saveCheckpoint)
         if (timedSteps > 0) {
           yield* progress.telemetry({ tokensPerSec: Math.round(timedTokens / (timedMs / 1000)), trainSeconds: Number((timedMs / 1000).toFixed(3)), stepsTimed: timedSteps })
         }
