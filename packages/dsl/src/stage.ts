@@ -12,6 +12,7 @@
 import type { Effect, Stream } from "effect"
 import { Schema } from "effect"
 import type { ArtifactSpec, FileSpec, JsonSpec, TableSpec, TensorMap, TensorsSpec } from "./artifact.ts"
+import { definingModule, modulePath } from "./defining-module.ts"
 import type { CheckpointError, LedgerError, StageServices } from "./services.ts"
 
 export type Specs = Readonly<Record<string, ArtifactSpec>>
@@ -101,6 +102,12 @@ export interface Stage<C = unknown, P = unknown, I extends Specs = Specs, O exte
   readonly notes: ((config: C, perf: P) => ReadonlyArray<string>) | undefined
   /** Why this config cannot run here (checked before a run starts), or undefined. */
   readonly preflight: ((config: C, perf: P) => string | undefined) | undefined
+  /**
+   * The absolute path of the module that defines the stage (or undefined when it cannot
+   * be told). The runtime fingerprints it and the project modules it imports into the
+   * stage key (docs/architecture.md, "Stage keys and what is not keyed").
+   */
+  readonly module: string | undefined
   readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }
 
@@ -117,6 +124,7 @@ export interface AnyStage {
   readonly sources: ((config: never) => ReadonlyArray<string>) | undefined
   readonly notes: ((config: never, perf: never) => ReadonlyArray<string>) | undefined
   readonly preflight: ((config: never, perf: never) => string | undefined) | undefined
+  readonly module: string | undefined
   readonly run: (ctx: never) => Effect.Effect<unknown, StageError, StageServices>
 }
 
@@ -145,6 +153,12 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
    * backend), or undefined. Checked before a run starts, so nothing is half-done.
    */
   readonly preflight?: (config: C, perf: P) => string | undefined
+  /**
+   * The module whose code computes this stage, as `import.meta.url` or an absolute path.
+   * Default: the file that calls `Stage.make` (read from the call stack). Pass it when a
+   * helper in one module builds stages whose `run` lives in another.
+   */
+  readonly module?: string
   readonly run: (ctx: StageContext<C, P, I>) => Effect.Effect<OutputValues<O>, StageError, StageServices>
 }): Stage<C, P, I, O> => {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) {
@@ -162,6 +176,7 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
     sources: def.sources,
     notes: def.notes,
     preflight: def.preflight,
+    module: def.module !== undefined ? modulePath(def.module) : definingModule(),
     run: def.run
   }
 }

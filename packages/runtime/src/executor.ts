@@ -3,8 +3,8 @@
  * concurrently (up to the pipeline's concurrency), each either reused from the
  * content-addressed cache or executed and stored there.
  *
- * For each node: wait for its inputs; key = sha256(stage, version, config, input
- * content hashes); if cache/<key> has a complete manifest whose files still match
+ * For each node: wait for its inputs; key = sha256(stage, version, code fingerprint,
+ * config, input content hashes); if cache/<key> has a complete manifest whose files still match
  * their hashes, reuse it (a damaged entry is recomputed with a warning); otherwise
  * run the stage with its services (checkpoints, progress, ledger), write its outputs
  * into a temporary directory, hash them, write the manifest and rename the directory
@@ -24,6 +24,7 @@ import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./priva
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { makeRunState } from "./run-state.ts"
+import { planFingerprints } from "./code/fingerprint.ts"
 import { sourceHashes } from "./sources.ts"
 import { fsyncDir, fsyncFile, tempPathFor, writeFileAtomic } from "./store/atomic.ts"
 import { makeCheckpoints } from "./store/checkpoints.ts"
@@ -66,7 +67,7 @@ const tryStore = <A>(path: string, what: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (e) => new StoreError({ path, message: `${what}: ${messageOf(e)}` }) })
 
 /** Reads and verifies a cache entry; undefined when absent, a reason string when damaged. */
-const verifyCacheEntry = async (dir: string, key: string): Promise<Manifest | undefined | string> => {
+export const verifyCacheEntry = async (dir: string, key: string): Promise<Manifest | undefined | string> => {
   let text: string
   try {
     text = await readFile(join(dir, "manifest.json"), "utf8")
@@ -98,6 +99,8 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   // Refuse an infeasible or over-budget plan before touching the store.
   yield* checkPreflight(plan)
   yield* checkBudget(plan)
+  // The code of every stage is fingerprinted before anything runs (once per process).
+  const codes = yield* planFingerprints(plan)
   const runDir = store.runDir(runId)
   yield* tryStore(runDir, "creating the run directory", () => mkdir(runDir, { recursive: true }))
   const lock = yield* tryStore(store.lockFile(runId), "taking the run lock", () => acquireLock(store.lockFile(runId)))
@@ -110,10 +113,10 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
   const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), reporter)
-  return yield* runLocked({ ...options, reporter: reporter2 }).pipe(Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))))
+  return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))))
 })
 
-const runLocked = (options: ExecuteOptions) =>
+const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, string>>) =>
   Effect.gen(function* () {
     const { store, plan, runId, reporter } = options
     const graph = plan.pipeline
@@ -176,9 +179,11 @@ const runLocked = (options: ExecuteOptions) =>
           inputs[name] = exit.value[ref.output]!
         }
         const sources = yield* Effect.tryPromise({ try: () => sourceHashes(node.sources), catch: (e) => `hashing the sources of ${node.id}: ${messageOf(e)}` })
+        const code = codes[node.id]!
         const key = stageKey({
           stage: node.stage.name,
           version: node.stage.version,
+          code,
           config: node.configEncoded,
           inputs: { ...sources, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])) }
         })
@@ -317,6 +322,7 @@ const runLocked = (options: ExecuteOptions) =>
               key,
               stage: node.stage.name,
               version: node.stage.version,
+              code: codes[node.id]!,
               node: node.id,
               config: node.configEncoded,
               perf: node.perfEncoded,

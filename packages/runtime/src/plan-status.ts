@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { Plan } from "@dpipe/dsl"
 import { stageKey } from "@dpipe/dsl"
+import { planFingerprints } from "./code/fingerprint.ts"
 import { predictSpend, type Spend } from "./privacy.ts"
 import { sourceHashes } from "./sources.ts"
 import type { StoreLayout } from "./store/layout.ts"
@@ -35,6 +36,7 @@ export interface PlanReport {
 
 export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
   Effect.gen(function* () {
+    const codes = yield* planFingerprints(plan)
     const hashes = new Map<string, Readonly<Record<string, string>>>()
     const nodes: Array<NodePlanStatus> = []
     for (const n of plan.nodes) {
@@ -49,7 +51,7 @@ export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
       let status: NodePlanStatus["status"] = "after-upstream"
       if (known) {
         const sources = yield* Effect.promise(() => sourceHashes(n.sources))
-        key = stageKey({ stage: n.stage.name, version: n.stage.version, config: n.configEncoded, inputs: { ...sources, ...inputHashes } })
+        key = stageKey({ stage: n.stage.name, version: n.stage.version, code: codes[n.id]!, config: n.configEncoded, inputs: { ...sources, ...inputHashes } })
         const manifest = yield* Effect.promise(async () => {
           try {
             return Schema.decodeUnknownSync(Manifest)(JSON.parse(await readFile(join(store.cacheEntry(key!), "manifest.json"), "utf8")))

@@ -1,11 +1,12 @@
 /**
  * The `pipeline` CLI (README.md, "The `pipeline` CLI"): list, plan, run, resume, status,
- * runs, inspect (and account, from the accounting package). Exit code 0 on success;
+ * runs, inspect, carry (and account, from the accounting package). Exit code 0 on success;
  * on failure a one-paragraph explanation on stderr and a non-zero code (130 after
  * Ctrl-C, with the resume command printed).
  */
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { carryCommand } from "./carry-command.ts"
 import { infoCommands } from "./info-index.ts"
 import { inspectCommand } from "./inspect-command.ts"
 import { resumeCommand, runCommand } from "./run-commands.ts"
@@ -16,7 +17,7 @@ export type ExtraCommand = Command.Command.Any
 export const pipelineCommand = (extra: ReadonlyArray<ExtraCommand> = []) =>
   Command.make("pipeline").pipe(
     Command.withDescription("dpipe: differentially private LM pretraining pipelines"),
-    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, ...extra])
+    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, carryCommand, ...extra])
   )
 
 /** A one-paragraph message for any failure. */

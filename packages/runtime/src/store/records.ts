@@ -23,6 +23,10 @@ export const Manifest = Schema.Struct({
   key: Schema.String,
   stage: Schema.String,
   version: Schema.String,
+  /** The code fingerprint in the key (code/fingerprint.ts). */
+  code: Schema.optional(Schema.String),
+  /** Set when `pipeline carry` re-keyed this entry from another one: that entry's key. */
+  carriedFrom: Schema.optional(Schema.String),
   node: Schema.String,
   config: Schema.Unknown,
   perf: Schema.Unknown,
