@@ -7,6 +7,12 @@
  *   worker w gets the w-th contiguous share of the batch; the coordinator adds the k
  *   partial sums in worker order (fixed), so results are deterministic for a given k.
  *
+ * Both cores in one step: `WorkerEngine` with 2 workers splits the batch between two
+ * threads that share the parameters (one SharedArrayBuffer per step, not a copy per
+ * worker); each thread runs its OpenBLAS calls on one BLAS thread (`blasThreads`), since
+ * a second BLAS thread does not speed up the skinny products of a small transformer and
+ * the batch split also parallelises everything that is not a matrix product.
+ *
  * Micro-batch sums are accumulated in float64 in a fixed order. No noise here: the
  * trainer adds it once per logical step (docs/privacy.md, P2).
  */
@@ -17,6 +23,7 @@ import { microBatchGradient } from "@dpipe/engine/dp/clip"
 import type { NormStrategy } from "@dpipe/engine/dp/clip"
 import { initBackend, noteFallback } from "@dpipe/engine/train/backend"
 import { isOpenBlas, loadOpenBlas } from "@dpipe/engine/native/openblas"
+import { nativeBlas } from "@dpipe/engine/native/wasm-kernels"
 import type { BackendName } from "@dpipe/engine/train/backend"
 
 /** Packed training sequences: `count` rows of `seqLen` token ids (seqLen <= contextLength + 1). */
@@ -33,6 +40,11 @@ export interface EngineOptions {
   /** Examples per physical micro-batch (memory bound). */
   readonly microBatchSize: number
   readonly normStrategy?: NormStrategy
+  /**
+   * OpenBLAS threads per call on the native backend (process-wide: set before each
+   * computation). Default 1; raise it for one engine alone with large products.
+   */
+  readonly blasThreads?: number
 }
 
 /** Partial result for a set of examples. PRIVATE: losses and norms are unnoised functions of private data. */
@@ -99,6 +111,7 @@ export class LocalEngine implements GradientEngine {
     let clipped = 0
     let nonFinite = 0
     if (indices.length === 0) return { sum, losses: new Float32Array(0), norms: new Float32Array(0), clipped, nonFinite }
+    nativeBlas()?.setThreads(this.opts.blasThreads ?? 1)
     const w = uploadWeights(this.opts.model, params)
     try {
       const mb = Math.max(1, this.opts.microBatchSize)
@@ -199,12 +212,15 @@ export class WorkerEngine implements GradientEngine {
   compute(params: Float32Array, indices: Int32Array, clipNorm: number | null): Promise<BatchGradient> {
     const k = this.workers.length
     const n = indices.length
+    // one copy of the parameters shared by every worker (posting a plain array clones it per worker)
+    const shared = k > 1 ? new Float32Array(new SharedArrayBuffer(params.byteLength)) : params
+    if (shared !== params) shared.set(params)
     const parts = this.workers.map((wk, w) => {
       const share = indices.slice(Math.floor((w * n) / k), Math.floor(((w + 1) * n) / k))
       const id = this.nextId++
       return new Promise<BatchGradient>((resolve, reject) => {
         this.pending.set(id, { resolve, reject })
-        const req: WorkerRequest = { type: "compute", id, params, indices: share, clipNorm }
+        const req: WorkerRequest = { type: "compute", id, params: shared, indices: share, clipNorm }
         wk.postMessage(req)
       })
     })

@@ -45,6 +45,8 @@ export interface TrainOptions {
   readonly offThread?: boolean
   readonly microBatchSize: number
   readonly normStrategy?: NormStrategy
+  /** OpenBLAS threads per call on the native backend (default 1; see train/engine.ts). */
+  readonly blasThreads?: number
   /** Seed of the (public) initialisation when no state is restored. */
   readonly initSeed?: number
   /** The batch for 0-based step `step`: sequence indices plus the count of zero-weight padding examples. */
@@ -170,7 +172,8 @@ export class Trainer {
       dataset: opts.dataset,
       backend: opts.backend,
       microBatchSize: opts.microBatchSize,
-      ...(opts.normStrategy === undefined ? {} : { normStrategy: opts.normStrategy })
+      ...(opts.normStrategy === undefined ? {} : { normStrategy: opts.normStrategy }),
+      ...(opts.blasThreads === undefined ? {} : { blasThreads: opts.blasThreads })
     }
     const engine = await createEngine(engineOpts, opts.workers, opts.offThread ?? false)
     const t = new Trainer(opts, engine)
