@@ -127,6 +127,16 @@ export const noteFallback = (reason: string): void => {
   console.warn(`dpipe: OpenBLAS is not available (${reason}); training runs on the slower wasm path. Install it with: ${OPENBLAS_INSTALL_HINT}`)
 }
 
+/**
+ * What a requested backend will run on, for a log line at start: `native` names OpenBLAS's
+ * core (`openblas_get_corename`; `OPENBLAS_CORETYPE` overrides it) or says it falls back.
+ */
+export const backendSummary = (name: BackendName): string => {
+  if (name !== "native") return name
+  const blas = loadOpenBlas()
+  return isOpenBlas(blas) ? `native (OpenBLAS ${blas.corename})` : "wasm (OpenBLAS missing)"
+}
+
 /** One line for logs: the backend of this thread, with OpenBLAS's core and threads on `native`. */
 export const describeBackend = (): string => {
   const blas = nativeBlas()

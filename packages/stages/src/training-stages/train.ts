@@ -29,6 +29,7 @@ import { poissonBatch } from "@dpipe/engine/sampling/poisson"
 import { PAD_INDEX, truncatedPoissonBatch } from "@dpipe/engine/sampling/truncated"
 import { tokenizerFromJson } from "@dpipe/data/tokenizer/hf-json"
 import { Trainer, TrainCountersSchema, type StepMetrics, type TrainState } from "@dpipe/engine/train/loop"
+import { backendSummary } from "@dpipe/engine/train/backend"
 import { Result } from "effect"
 import { ExecutionPlan, TrainConfig, TrainPerf, stepEvent, trainingEvent } from "./config.ts"
 import { describeEstimate, trainingPreflight } from "./estimate.ts"
@@ -232,7 +233,7 @@ const makeTrainStage = (mode: Mode) =>
 
         yield* progress.info(
           `${mode === "dp" ? "DP-SGD" : "non-private"} training: ${N} sequences of ${data.seqLen} tokens, q=${config.samplingRate} (expected batch ${expectedBatchSize.toFixed(1)}), ` +
-            `${maxSteps} steps, backend ${perf.backend}, ${perf.workers} worker(s)` + (mode === "dp" ? `, C=${config.clipNorm}, sigma=${config.noiseMultiplier}` : "")
+            `${maxSteps} steps, backend ${backendSummary(perf.backend)}, ${perf.workers} worker(s)` + (mode === "dp" ? `, C=${config.clipNorm}, sigma=${config.noiseMultiplier}` : "")
         )
         // Wall-clock throughput of this invocation: telemetry, not part of any output.
         let timedTokens = 0
