@@ -272,3 +272,35 @@ describe("OpenBLAS binding on plain Float32Arrays", () => {
     if (!isOpenBlas(r)) expect(r.reason).toMatch(/cannot be loaded/)
   })
 })
+
+describe("fallback without OpenBLAS", () => {
+  it("backend native prints one line saying how to install OpenBLAS and runs on wasm; the result equals wasm's", async () => {
+    const { spawnSync } = await import("node:child_process")
+    const script = [
+      'import { initBackend } from "@dpipe/engine/train/backend"',
+      'import { GemmaModel, initParams, modelPresets, uploadWeights } from "@dpipe/engine/model/gemma"',
+      'import { microBatchGradient } from "@dpipe/engine/dp/clip"',
+      "const name = await initBackend('native')",
+      "const cfg = modelPresets.micro",
+      "const m = new GemmaModel(cfg)",
+      "const seqs = new Int32Array(2 * 8).map((_, i) => i % cfg.vocabSize)",
+      "const r = microBatchGradient(m, uploadWeights(cfg, initParams(cfg)), seqs, 2, 8, 1)",
+      "console.log(JSON.stringify({ name, loss: r.losses[0] }))"
+    ].join("\n")
+    const node = process.execPath
+    const run = (env: Record<string, string>) =>
+      spawnSync(node, ["--input-type=module", "-e", script], { cwd: new URL("../../../", import.meta.url).pathname, env: { ...process.env, ...env }, encoding: "utf8" })
+    const missing = run({ DPIPE_OPENBLAS: "/nonexistent/libopenblas.so.0" })
+    expect(missing.status, missing.stderr).toBe(0)
+    const out = JSON.parse(missing.stdout.trim().split("\n").at(-1) ?? "{}") as { name: string; loss: number }
+    expect(out.name).toBe("wasm")
+    const lines = missing.stderr.split("\n").filter((l) => l.includes("OpenBLAS"))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/apt-get install -y libopenblas0-pthread/)
+    const present = run({})
+    const out2 = JSON.parse(present.stdout.trim().split("\n").at(-1) ?? "{}") as { name: string; loss: number }
+    expect(out2.name).toBe("native")
+    expect(present.stderr).not.toMatch(/OpenBLAS is not available/)
+    expect(Math.abs(out2.loss - out.loss)).toBeLessThan(1e-5)
+  })
+})

@@ -17,6 +17,7 @@
  *
  * The library is loaded once per thread that asks (koffi's handle is per thread; the
  * shared object and its thread pool are per process, so `setThreads` acts process-wide).
+ * `DPIPE_OPENBLAS` names another library file (tests use a missing one for the fallback).
  * Where it is missing, `loadOpenBlas` returns the reason instead of throwing: callers
  * fall back to the wasm kernels (train/backend.ts prints one line that says how to install it).
  */
@@ -86,12 +87,15 @@ interface KoffiLike {
 
 let cached: OpenBlas | OpenBlasMissing | undefined
 
-/** Loads OpenBLAS in this thread (memoised). `soname` is for tests of the fallback. */
-export const loadOpenBlas = (soname: string = OPENBLAS_SONAME): OpenBlas | OpenBlasMissing => {
-  if (soname === OPENBLAS_SONAME && cached !== undefined) return cached
-  const r = loadUncached(soname)
-  if (soname === OPENBLAS_SONAME) cached = r
-  return r
+/**
+ * Loads OpenBLAS in this thread (memoised): the library named by `DPIPE_OPENBLAS` (a path
+ * or soname, for an OpenBLAS built elsewhere) or `libopenblas.so.0`. An explicit `soname`
+ * is loaded afresh (tests).
+ */
+export const loadOpenBlas = (soname?: string): OpenBlas | OpenBlasMissing => {
+  if (soname !== undefined) return loadUncached(soname)
+  cached ??= loadUncached(process.env["DPIPE_OPENBLAS"] ?? OPENBLAS_SONAME)
+  return cached
 }
 
 export const isOpenBlas = (r: OpenBlas | OpenBlasMissing): r is OpenBlas => !("missing" in r)
