@@ -78,11 +78,12 @@ describe("vaultgemma-1b", () => {
     const resumed = await cli(["resume", "crash", "--store", store, "--json"], env)
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(resumed.stdout).toMatch(/"node":"dp-train","message":"restored checkpoint at step [1-9]/)
-    // Every artifact is byte-identical (artifacts carry no wall-clock), so every key is too.
-    expect(artifactDigests(store, "crash")).toEqual(artifactDigests(reference, "ref"))
+    // Every artifact is byte-identical (artifacts carry no wall-clock), so every key is
+    // too. Keys first: a key that differs names a stage whose code changed mid-test.
     const keysOf = (s: string, runId: string) =>
       Object.fromEntries(Object.entries(JSON.parse(readFileSync(join(s, "runs", runId, "run.json"), "utf8")).nodes as Record<string, { key: string }>).map(([k, n]) => [k, n.key]))
     expect(keysOf(store, "crash")).toEqual(keysOf(reference, "ref"))
+    expect(artifactDigests(store, "crash")).toEqual(artifactDigests(reference, "ref"))
     // Wall-clock telemetry lives in the run record and the log instead.
     const record = JSON.parse(readFileSync(join(store, "runs", "crash", "run.json"), "utf8"))
     expect(record.nodes["dp-train"].telemetry.tokensPerSec).toBeGreaterThan(0)

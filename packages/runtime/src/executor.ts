@@ -14,12 +14,12 @@
  */
 import { Cause, Deferred, Effect, Exit, Schema, Semaphore } from "effect"
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
-import { join } from "node:path"
+import { join, relative } from "node:path"
 import type { LedgerEntry, Plan, PrivacyLabel } from "@dpipe/dsl"
 import { Checkpoints, LedgerError, PrivacyLedger, Progress, stageKey } from "@dpipe/dsl"
 import { readInput, writeOutput } from "./codecs/artifacts.ts"
 import { hashFile } from "./codecs/hash.ts"
-import { RunFailed, RunInterrupted, RunLocked, StoreError, messageOf } from "./errors.ts"
+import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull, messageOf } from "./errors.ts"
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
@@ -27,6 +27,8 @@ import { makeRunState } from "./run-state.ts"
 import { planFingerprints } from "./code/fingerprint.ts"
 import { sourceHashes } from "./sources.ts"
 import { fsyncDir, fsyncFile, tempPathFor, writeFileAtomic } from "./store/atomic.ts"
+import { faultPoint } from "./store/faults.ts"
+import { removeStaleTemps } from "./store/stale-temps.ts"
 import { makeCheckpoints } from "./store/checkpoints.ts"
 import type { StoreLayout } from "./store/layout.ts"
 import { readLedger, writeLedger } from "./store/ledger-file.ts"
@@ -113,13 +115,22 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
   const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), reporter)
-  return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))))
+  return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(
+    // A full disk anywhere (the run record, the ledger, a published file) is named as such.
+    Effect.mapError((e) => (e._tag !== "DiskFull" && isDiskFull(e) ? diskFull(store.root, runId, e.message) : e)),
+    Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId))))
+  )
 })
 
 const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, string>>) =>
   Effect.gen(function* () {
     const { store, plan, runId, reporter } = options
     const graph = plan.pipeline
+    // Half-written temporaries of killed processes (store/stale-temps.ts).
+    const stale = yield* tryStore(store.root, "removing temporary files of killed processes", () => removeStaleTemps(store))
+    if (stale.length > 0) {
+      reporter.emit({ type: "warning", message: `removed ${stale.length} temporary file(s) left by killed processes: ${stale.map((p) => relative(store.root, p)).join(", ")}` })
+    }
     const secret = yield* tryStore(store.secret, "reading the store secret", () => loadOrCreateSecret(store.secret))
     const now = new Date().toISOString()
     const previous = options.previous
@@ -336,17 +347,20 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
               runId
             }
             yield* tryStore(entryDir, "storing outputs in the cache", async () => {
-              await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n")
-              await fsyncFile(join(tmp, "manifest.json"))
-              await fsyncDir(tmp)
-              await mkdir(store.cacheDir, { recursive: true })
               try {
+                faultPoint("manifest", join(tmp, "manifest.json"))
+                await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n")
+                await fsyncFile(join(tmp, "manifest.json"))
+                await fsyncDir(tmp)
+                await mkdir(store.cacheDir, { recursive: true })
+                faultPoint("rename", entryDir)
                 await rename(tmp, entryDir)
               } catch (e) {
+                // Another process stored the same key meanwhile: keep theirs. Any other
+                // failure (a full disk) leaves no half-written entry behind.
+                await rm(tmp, { recursive: true, force: true })
                 const code = (e as NodeJS.ErrnoException).code
                 if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e
-                // Another process stored the same key meanwhile: keep theirs.
-                await rm(tmp, { recursive: true, force: true })
               }
               await fsyncDir(store.cacheDir)
             })
@@ -410,6 +424,12 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
     const record = yield* state.get
     const failed = plan.nodes.filter((n) => record.nodes[n.id]?.status === "failed")
     if (failed.length > 0) {
+      const full = failed.filter((n) => isDiskFull(record.nodes[n.id]?.error ?? ""))
+      if (full.length > 0) {
+        // On a full disk the final run record may not be writable: the last one stands.
+        yield* Effect.ignore(finish("failed"))
+        return yield* diskFull(store.root, runId, `${full.map((n) => `stage ${n.id}`).join(", ")} failed (${full.map((n) => record.nodes[n.id]?.error ?? "?").join("; ")})`)
+      }
       yield* finish("failed")
       const reasons = failed.map((n) => `${n.id}: ${record.nodes[n.id]?.error ?? "?"}`).join("; ")
       return yield* new RunFailed({

@@ -8,6 +8,7 @@ import { join } from "node:path"
 import type { ArtifactSpec, TableInput, TensorMap } from "@dpipe/dsl"
 import { Artifact, ArtifactReadError } from "@dpipe/dsl"
 import { messageOf } from "../errors.ts"
+import { faultPoint } from "../store/faults.ts"
 import { hashBytes } from "./hash.ts"
 import { parquetInfo, readParquetTable, writeParquetTable } from "./parquet-table.ts"
 import { decodeTensors, encodeTensors } from "./tensors.ts"
@@ -36,6 +37,7 @@ export const writeOutput = async (dir: string, name: string, spec: ArtifactSpec,
   const file = outputFileName(name, spec)
   const path = join(dir, file)
   const put = async (data: Uint8Array | string): Promise<WrittenOutput> => {
+    faultPoint("output", path)
     await writeFile(path, data)
     return { file, kind: spec.kind, hash: hashBytes(data), bytes: typeof data === "string" ? Buffer.byteLength(data) : data.length }
   }

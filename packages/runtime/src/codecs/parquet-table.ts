@@ -14,6 +14,7 @@ import { openAsBlob } from "node:fs"
 import { open } from "node:fs/promises"
 import * as pw from "parquet-wasm/node"
 import type { Table } from "@dpipe/dsl"
+import { type FaultKind, faultPoint } from "../store/faults.ts"
 import { arrowSchemaOf, batchToRows, rowsToBatch, schemaProblem } from "./arrow-rows.ts"
 
 export interface WrittenFile {
@@ -53,7 +54,7 @@ export const writeParquetTable = async (
   path: string,
   table: Table.TableSchema<string, unknown>,
   rows: AsyncIterable<unknown> | Iterable<unknown>,
-  options: { readonly targetBatchBytes?: number; readonly maxBatchRows?: number } = {}
+  options: { readonly targetBatchBytes?: number; readonly maxBatchRows?: number; readonly faultKind?: FaultKind } = {}
 ): Promise<WrittenFile> => {
   const schema = arrowSchemaOf(table)
   const it = batchesOf(rows as AsyncIterable<Record<string, unknown>>, options.targetBatchBytes ?? 8 * 1024 * 1024, options.maxBatchRows ?? 65536)[Symbol.asyncIterator]()
@@ -99,6 +100,7 @@ export const writeParquetTable = async (
       const chunk = value as Uint8Array
       hash.update(chunk)
       bytes += chunk.length
+      faultPoint(options.faultKind ?? "output", path)
       await fh.write(chunk)
     }
     await fh.sync()

@@ -1,11 +1,14 @@
 /**
  * Atomic file writes: write to a temporary name in the same directory, fsync, rename
  * into place, fsync the directory. A reader sees the old file or the new one, never a
- * half-written one, even after kill -9 or power loss.
+ * half-written one, even after kill -9 or power loss. A failed write (a full disk)
+ * removes its temporary file. Temporary names carry the writer's pid, so that a later
+ * run can tell the leftovers of a killed process (stale-temps.ts).
  */
 import { randomBytes } from "node:crypto"
 import { mkdir, open, rename, rm } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
+import { faultPoint } from "./faults.ts"
 
 /** A temporary sibling path of `path` (same directory, so rename is atomic). */
 export const tempPathFor = (path: string): string =>
@@ -27,6 +30,7 @@ export const writeFileAtomic = async (path: string, data: Uint8Array | string, m
   const tmp = tempPathFor(path)
   const fh = await open(tmp, "w", mode)
   try {
+    faultPoint("record", tmp)
     await fh.writeFile(data)
     await fh.sync()
   } catch (e) {
@@ -35,7 +39,13 @@ export const writeFileAtomic = async (path: string, data: Uint8Array | string, m
     throw e
   }
   await fh.close()
-  await rename(tmp, path)
+  try {
+    faultPoint("rename", path)
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
   await fsyncDir(dirname(path))
 }
 

@@ -14,6 +14,7 @@ import { decodeTensors, encodeTensors } from "../codecs/tensors.ts"
 import { hashBytes } from "../codecs/hash.ts"
 import { messageOf } from "../errors.ts"
 import { fsyncDir, fsyncFile, tempPathFor } from "./atomic.ts"
+import { faultPoint } from "./faults.ts"
 
 interface StateFile {
   readonly format: "dpipe-checkpoint/1"
@@ -83,15 +84,24 @@ export const makeCheckpoints = (options: {
           const final = join(dir, stepDir(cp.step))
           const tmp = tempPathFor(final)
           await mkdir(tmp)
-          const bytes = encodeTensors(cp.tensors)
-          const state: StateFile = { format: "dpipe-checkpoint/1", stageKey, step: cp.step, tensorsHash: hashBytes(bytes), state: cp.state, savedAt: new Date().toISOString() }
-          await writeFile(join(tmp, "tensors.arrow"), bytes)
-          await writeFile(join(tmp, "state.json"), JSON.stringify(state))
-          await fsyncFile(join(tmp, "tensors.arrow"))
-          await fsyncFile(join(tmp, "state.json"))
-          await fsyncDir(tmp)
-          await rm(final, { recursive: true, force: true })
-          await rename(tmp, final)
+          try {
+            const bytes = encodeTensors(cp.tensors)
+            const state: StateFile = { format: "dpipe-checkpoint/1", stageKey, step: cp.step, tensorsHash: hashBytes(bytes), state: cp.state, savedAt: new Date().toISOString() }
+            faultPoint("checkpoint", join(tmp, "tensors.arrow"))
+            await writeFile(join(tmp, "tensors.arrow"), bytes)
+            faultPoint("checkpoint", join(tmp, "state.json"))
+            await writeFile(join(tmp, "state.json"), JSON.stringify(state))
+            await fsyncFile(join(tmp, "tensors.arrow"))
+            await fsyncFile(join(tmp, "state.json"))
+            await fsyncDir(tmp)
+            await rm(final, { recursive: true, force: true })
+            faultPoint("rename", final)
+            await rename(tmp, final)
+          } catch (e) {
+            // A failed save (a full disk) leaves the older checkpoints and no partial one.
+            await rm(tmp, { recursive: true, force: true })
+            throw e
+          }
           await fsyncDir(dir)
           for (const old of (await listCheckpointSteps(dir)).slice(keep)) await rm(join(dir, stepDir(old)), { recursive: true, force: true })
         },

@@ -4,11 +4,12 @@
  * atomically on every change, so a crash leaves the previous complete ledger.
  */
 import { Schema } from "effect"
-import { rename, stat } from "node:fs/promises"
+import { rename, rm, stat } from "node:fs/promises"
 import type { LedgerEntry } from "@dpipe/dsl"
 import { Col, LedgerEntry as LedgerEntrySchema, makeTable } from "@dpipe/dsl"
 import { parquetInfo, readParquetTable, writeParquetTable } from "../codecs/parquet-table.ts"
 import { fsyncDir, tempPathFor } from "./atomic.ts"
+import { faultPoint } from "./faults.ts"
 import { dirname } from "node:path"
 
 export const LedgerTable = makeTable("ledger", {
@@ -52,7 +53,20 @@ export const readLedger = async (path: string): Promise<Array<LedgerEntry>> => {
 
 export const writeLedger = async (path: string, entries: ReadonlyArray<LedgerEntry>): Promise<void> => {
   const tmp = tempPathFor(path)
-  await writeParquetTable(tmp, LedgerTable, entries.map((e) => ({
+  try {
+    await writeLedgerFile(tmp, entries)
+    faultPoint("rename", path)
+    await rename(tmp, path)
+  } catch (e) {
+    // A failed write (a full disk) leaves the previous complete ledger and no temporary file.
+    await rm(tmp, { force: true })
+    throw e
+  }
+  await fsyncDir(dirname(path))
+}
+
+const writeLedgerFile = (tmp: string, entries: ReadonlyArray<LedgerEntry>) =>
+  writeParquetTable(tmp, LedgerTable, entries.map((e) => ({
     id: e.id,
     node: e.node,
     stage_key: e.stageKey,
@@ -60,7 +74,4 @@ export const writeLedger = async (path: string, entries: ReadonlyArray<LedgerEnt
     steps: e.steps,
     reused: e.reused,
     recorded_at: e.recordedAt
-  })))
-  await rename(tmp, path)
-  await fsyncDir(dirname(path))
-}
+  })), { faultKind: "ledger" })

@@ -11,7 +11,8 @@ export interface LockInfo {
   readonly startedAt: string
 }
 
-const alive = (pid: number): boolean => {
+/** True when `pid` is a live process on this host. */
+export const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
@@ -39,7 +40,7 @@ export const acquireLock = async (path: string): Promise<{ readonly acquired: tr
       } catch {
         holder = { pid: -1, host: "?", startedAt: "?" }
       }
-      if (holder.host === info.host && holder.pid > 0 && alive(holder.pid) && holder.pid !== process.pid) {
+      if (holder.host === info.host && holder.pid > 0 && processAlive(holder.pid) && holder.pid !== process.pid) {
         return { acquired: false, holder }
       }
       if (holder.host !== info.host && holder.pid > 0) return { acquired: false, holder }
@@ -64,7 +65,7 @@ export const lockHeld = async (path: string): Promise<boolean> => {
   try {
     const holder = JSON.parse(await readFile(path, "utf8")) as LockInfo
     const host = (await import("node:os")).hostname()
-    return holder.host !== host || (holder.pid > 0 && alive(holder.pid))
+    return holder.host !== host || (holder.pid > 0 && processAlive(holder.pid))
   } catch {
     return false
   }
