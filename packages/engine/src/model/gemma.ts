@@ -433,21 +433,23 @@ export class GemmaModel {
 
       // ---- loss head: losses_i = mean_t (lse - logit[target]); dlogits = (softmax - onehot)/T
       const logits2d = c.tiedEmbeddings ? tf.matMul(fw.uf2d, get(w, "embed^T")) : tf.matMul(fw.uf2d, get(w, "unembed"))
-      const { losses, probs } = crossEntropy(logits2d, targets, V, this.targetLogits(w, fw.uf2d, targets), T)
-      // dlogits = softmax / T - onehot / T: the one-hot part is 4096 scalar updates, done in JS
-      // on the downloaded probabilities (replaces OneHot, Cast, Sub, Mul over [B*T, V]); the
-      // values stay in JS for the per-example head gradients.
-      // On the native path the subtraction is done in place on the probabilities' heap
-      // memory (a fresh tensor of this step), saving a download and an upload of [B*T, V].
-      const inPlace = nativeKernelsActive() ? tensorHeapView(probs) : undefined
+      // On the native path the loss and dlogits = (softmax - onehot) / T are computed in one
+      // pass per row over the logits' heap memory (a fresh tensor of this step), in place:
+      // no [B*T, V] intermediates and no download or upload of them.
+      const fused = nativeKernelsActive() ? tensorHeapView(logits2d) : undefined
       let gLogits: tf.Tensor2D
-      if (inPlace !== undefined) {
-        for (let r = 0; r < targets.length; r++) {
-          const o = r * V + (targets[r] as number)
-          inPlace[o] = (inPlace[o] as number) - 1 / T
-        }
-        gLogits = probs as tf.Tensor2D
+      let losses: tf.Tensor
+      if (fused !== undefined) {
+        const l = softmaxCrossEntropyInPlace(fused, targets, V, 1 / T)
+        gLogits = logits2d as tf.Tensor2D
+        losses = tf.tensor1d(l, "float32")
       } else {
+        const ce = crossEntropy(logits2d, targets, V, this.targetLogits(w, fw.uf2d, targets), T)
+        losses = ce.losses
+        const probs = ce.probs
+        // dlogits = softmax / T - onehot / T: the one-hot part is 4096 scalar updates, done in JS
+        // on the downloaded probabilities (replaces OneHot, Cast, Sub, Mul over [B*T, V]); the
+        // values stay in JS for the per-example head gradients.
         const gData = new Float32Array(probs.dataSync() as Float32Array)
         for (let r = 0; r < targets.length; r++) {
           const o = r * V + (targets[r] as number)
@@ -706,6 +708,35 @@ interface LayerCache {
   readonly s: tf.Tensor
   readonly act: tf.Tensor
   readonly m: tf.Tensor
+}
+
+/**
+ * Row-wise cross-entropy and its logit gradient in one pass per row, in place (the native
+ * path): for row r with logits x, loss_r = log sum_j exp(x_j - max) - (x_target - max) and x
+ * is overwritten with scale * (softmax(x) - onehot(target)). Sums in float64. A non-finite
+ * logit makes its row's loss and gradient NaN (the non-finite guard of dp/clip.ts drops it).
+ */
+const softmaxCrossEntropyInPlace = (x: Float32Array, targets: Int32Array, V: number, scale: number): Float32Array => {
+  const n = targets.length
+  const losses = new Float32Array(n)
+  for (let r = 0; r < n; r++) {
+    const off = r * V
+    const t = off + (targets[r] as number)
+    let mx = -Infinity
+    for (let j = off; j < off + V; j++) mx = Math.max(mx, x[j] as number)
+    const xt = x[t] as number
+    let sum = 0
+    for (let j = off; j < off + V; j++) {
+      const e = Math.exp((x[j] as number) - mx)
+      x[j] = e
+      sum += e
+    }
+    losses[r] = Math.log(sum) - (xt - mx)
+    const k = scale / sum
+    for (let j = off; j < off + V; j++) x[j] = (x[j] as number) * k
+    x[t] = (x[t] as number) - scale
+  }
+  return losses
 }
 
 /**
