@@ -105,7 +105,11 @@ export const carryRun = Effect.fn("carryRun")(function* (options: {
       outputs.set(node.id, Object.fromEntries(Object.entries(old.outputs).map(([k, o]) => [k, o.hash])))
       continue
     }
-    if (old.code === undefined || stageKey({ ...parts, code: old.code }) !== oldKey) {
+    if (old.code === undefined) {
+      recompute("its cache entry predates code fingerprints (its manifest records no code), so what changed cannot be told")
+      continue
+    }
+    if (stageKey({ ...parts, code: old.code }) !== oldKey) {
       recompute("its stage name, version, config, inputs or sources changed, not only its code")
       continue
     }

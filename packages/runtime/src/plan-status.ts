@@ -17,6 +17,8 @@ export interface NodePlanStatus {
   readonly id: string
   readonly stage: string
   readonly version: string
+  /** The fingerprint of the stage's code (part of the key). */
+  readonly code: string
   readonly key: string | undefined
   readonly status: "cached" | "will-run" | "after-upstream"
   readonly outputs: Readonly<Record<string, string>>
@@ -64,7 +66,7 @@ export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
           hashes.set(n.id, Object.fromEntries(Object.entries(manifest.outputs).map(([k, o]) => [k, o.hash])))
         } else status = "will-run"
       }
-      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded, notes: n.notes, refusal: n.refusal })
+      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, code: codes[n.id]!, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded, notes: n.notes, refusal: n.refusal })
     }
     const privacy = yield* predictSpend(plan)
     const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy }
