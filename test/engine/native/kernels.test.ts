@@ -266,6 +266,17 @@ describe("OpenBLAS binding on plain Float32Arrays", () => {
     expect([...C]).toEqual([0.5, 1, 1.5, 2])
   })
 
+  it("OPENBLAS_CORETYPE overrides the kernel OpenBLAS picks, and the core name reports it", async () => {
+    const { spawnSync } = await import("node:child_process")
+    const script = 'import { loadOpenBlas, isOpenBlas } from "@dpipe/engine/native/openblas"\nconst b = loadOpenBlas()\nconsole.log(isOpenBlas(b) ? b.corename : "missing")'
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("../../../", import.meta.url).pathname,
+      env: { ...process.env, OPENBLAS_CORETYPE: "Haswell" },
+      encoding: "utf8"
+    })
+    expect(r.stdout.trim(), r.stderr).toBe("Haswell")
+  })
+
   it("a missing library is reported with a reason, not thrown", () => {
     const r = loadOpenBlas("libopenblas-that-does-not-exist.so.0")
     expect(isOpenBlas(r)).toBe(false)
