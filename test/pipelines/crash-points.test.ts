@@ -107,7 +107,7 @@ describe("vaultgemma-1b at the micro scale, killed at 20 random points", () => {
     writeFileSync(tracePath, "")
     const ref = await startCli(["run", "vaultgemma-1b", "--scale", "micro", "--run-id", "ref", "--store", reference, "--json", ...settings], { ...baseEnv, DPIPE_TEST_FAULT_TRACE: tracePath }).done
     expect(ref.code, ref.stderr).toBe(0)
-    const refEvents = ref.stdout.trim().split("\n").map((l) => JSON.parse(l) as RunEvent)
+    const refEvents = ref.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as RunEvent)
     // Stages in the order they finished: a stage is visited before the stages that can
     // only start after it, and before a sibling that outlasts it.
     const order = refEvents.filter((e) => e.type === "stage-done").map((e) => e.node!)
@@ -158,8 +158,10 @@ describe("vaultgemma-1b at the micro scale, killed at 20 random points", () => {
           child.child.stdout!.on("data", (d) => {
             buffer += String(d)
             for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
-              const e = JSON.parse(buffer.slice(0, i)) as RunEvent
+              const line = buffer.slice(0, i)
               buffer = buffer.slice(i + 1)
+              if (!line.startsWith("{")) continue
+              const e = JSON.parse(line) as RunEvent
               // The stage's start arms the clock; its end (if sooner) fires it at once.
               if (e.node === node && e.type === "stage-start" && !armed) {
                 armed = true
