@@ -23,7 +23,7 @@ import type { ModelConfig } from "@dpipe/engine/model/gemma"
 import { Trainer } from "@dpipe/engine/train/loop"
 import type { TrainOptions } from "@dpipe/engine/train/loop"
 import { LocalEngine } from "@dpipe/engine/train/engine"
-import { DEFAULT_BACKEND, describeBackend, initBackend } from "@dpipe/engine/train/backend"
+import { DEFAULT_BACKEND, backendSummary, describeBackend, initBackend } from "@dpipe/engine/train/backend"
 import { profileKernels } from "@dpipe/engine/train/profile"
 import { clipFactors, perExampleSquaredNorms, weightedGradientSum } from "@dpipe/engine/dp/clip"
 import { privatizeGradient } from "@dpipe/engine/dp/noise"
@@ -116,18 +116,20 @@ const benchShape = async (
   log(`params: ${paramCount(cfg)}; train FLOPs/token (6N + attention): ${(est.trainFlopsPerToken / 1e6).toFixed(2)} MFLOP; ${((tokensPerStep * est.trainFlopsPerToken) / 1e9).toFixed(1)} GFLOP per step`)
 
   const dp = { clipNorm: 1, noiseMultiplier: 1, expectedBatchSize: B, noiseKey: key }
-  const configs: ReadonlyArray<readonly [string, Pick<TrainOptions, "dp" | "workers" | "backend" | "offThread" | "blasThreads">]> = [
+  const configs: ReadonlyArray<readonly [string, Pick<TrainOptions, "dp" | "workers" | "backend"> & Partial<Pick<TrainOptions, "offThread" | "blasThreads" | "microBatchSize">>]> = [
     ["non-private, 1 worker", { dp: null, workers: 1, backend: DEFAULT_BACKEND }],
     ["DP fast clipping, 1 worker", { dp, workers: 1, backend: DEFAULT_BACKEND }],
     ["DP fast clipping, 2 workers", { dp, workers: 2, backend: DEFAULT_BACKEND }],
     ["non-private, 2 workers", { dp: null, workers: 2, backend: DEFAULT_BACKEND }],
     ["DP, 1 worker, 2 BLAS threads", { dp, workers: 1, backend: DEFAULT_BACKEND, blasThreads: 2 }],
-    // the old path runs in its own thread: the BLAS kernels are installed per thread
-    ["non-private, wasm (old path)", { dp: null, workers: 1, backend: "wasm", offThread: true }]
+    // the old path runs in its own thread (the BLAS kernels are installed per thread), in
+    // micro-batches of 32 (the pipeline's default: at 64 the small model's [B*T, V]
+    // intermediates outgrow the wasm heap)
+    ["non-private, wasm (old path)", { dp: null, workers: 1, backend: "wasm", offThread: true, microBatchSize: Math.min(B, 32) }]
   ]
   const trainers: Array<Trainer> = []
   for (const [, opts] of configs) {
-    trainers.push(await Trainer.create({ model: cfg, optimizer: defaultOptimizer(1000), dataset, microBatchSize: B, selectBatch: batchAt, ...opts }))
+    trainers.push(await Trainer.create({ model: cfg, optimizer: defaultOptimizer(1000), dataset, selectBatch: batchAt, ...opts, microBatchSize: opts.microBatchSize ?? B }))
   }
   const rounds: Array<Array<number>> = []
   for (let i = 0; i < steps + 2; i++) {
@@ -250,7 +252,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   }
   const backend = await initBackend(DEFAULT_BACKEND)
   log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${availableParallelism()} cores (other processes skew every figure, most of all the two-core ones)`)
-  log(`default backend: ${backend === "native" ? describeBackend() : `${backend} (OpenBLAS missing)`}`)
+  log(`default backend: ${backendSummary(DEFAULT_BACKEND)}${backend === "native" ? ", one OpenBLAS thread per engine thread (blasThreads default)" : ""}`)
   const python = argv.includes("--no-pytorch") ? undefined : findPython()
   const tiny = await benchShape("tiny (the PyTorch comparison shape)", modelPresets.tiny, 64, steps, python, log)
   const small = argv.includes("--no-small") ? undefined : await benchShape("small", modelPresets.small, 64, steps, python, log)
