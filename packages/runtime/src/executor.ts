@@ -23,6 +23,7 @@ import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull,
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
+import { eventsFile, eventsFileReporter } from "./progress/events-file.ts"
 import { makeRunState } from "./run-state.ts"
 import { planFingerprints } from "./code/fingerprint.ts"
 import { sourceHashes } from "./sources.ts"
@@ -67,6 +68,9 @@ const versions: Record<string, string> = { node: process.versions.node, dpipe: "
 
 const tryStore = <A>(path: string, what: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (e) => new StoreError({ path, message: `${what}: ${messageOf(e)}` }) })
+
+/** Of two ledger entries with one id, the one that spent more steps (never decrease). */
+const keepLarger = (old: LedgerEntry, next: LedgerEntry): LedgerEntry => (old.steps > next.steps ? old : next)
 
 /** Reads and verifies a cache entry; undefined when absent, a reason string when damaged. */
 export const verifyCacheEntry = async (dir: string, key: string): Promise<Manifest | undefined | string> => {
@@ -114,7 +118,7 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
     })
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
-  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), reporter)
+  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), eventsFileReporter(eventsFile(store, runId)), reporter)
   return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(
     // A full disk anywhere (the run record, the ledger, a published file) is named as such.
     Effect.mapError((e) => (e._tag !== "DiskFull" && isDiskFull(e) ? diskFull(store.root, runId, e.message) : e)),
@@ -138,6 +142,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       format: "dpipe-run/1",
       runId,
       pipeline: graph.name,
+      ...(graph.description !== "" ? { description: graph.description } : {}),
       scale: plan.scale,
       settings: { ...plan.settings },
       createdAt: previous?.createdAt ?? now,
@@ -145,7 +150,8 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       status: "running",
       nodes: Object.fromEntries(plan.nodes.map((n) => {
         const prev = previous?.nodes[n.id]
-        return [n.id, { stage: n.stage.name, status: "pending" as const, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
+        const dependsOn = [...new Set(Object.values(n.inputs).map((ref) => ref.node))]
+        return [n.id, { stage: n.stage.name, status: "pending" as const, dependsOn, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
       }))
     }
     // The privacy ledger: loaded (resume), updated by mechanism stages, written atomically.
@@ -161,7 +167,10 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
           const next = [...ledger]
           for (const e of entries) {
             const i = next.findIndex((x) => x.id === e.id)
-            if (i >= 0) next[i] = e
+            // Entries never decrease (docs/privacy.md, P8): a resume from an older
+            // checkpoint (the newest was damaged) re-records fewer steps, but the
+            // discarded steps were taken and their noise drawn.
+            if (i >= 0) next[i] = keepLarger(next[i]!, e)
             else next.push(e)
           }
           yield* Effect.tryPromise({ try: () => writeLedger(ledgerPath, next), catch: (e) => new LedgerError({ message: `writing ${ledgerPath}: ${messageOf(e)}` }) })
@@ -266,9 +275,10 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
                   }
                   const full: LedgerEntry = { id: entry.id, node: node.id, stageKey: key, event: entry.event, steps: entry.steps, reused: false, recordedAt: new Date().toISOString() }
                   yield* upsertLedger([full])
+                  const kept = ledger.find((x) => x.id === full.id) ?? full
                   const i = recorded.findIndex((x) => x.id === full.id)
-                  if (i >= 0) recorded[i] = full
-                  else recorded.push(full)
+                  if (i >= 0) recorded[i] = kept
+                  else recorded.push(kept)
                 }),
               check: (entry) =>
                 Effect.gen(function* () {
