@@ -23,7 +23,6 @@ import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull,
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
-import { eventsFile, eventsFileReporter } from "./progress/events-file.ts"
 import { makeRunState } from "./run-state.ts"
 import { planFingerprints } from "./code/fingerprint.ts"
 import { sourceHashes } from "./sources.ts"
@@ -118,7 +117,7 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
     })
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
-  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), eventsFileReporter(eventsFile(store, runId)), reporter)
+  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), reporter)
   return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(
     // A full disk anywhere (the run record, the ledger, a published file) is named as such.
     Effect.mapError((e) => (e._tag !== "DiskFull" && isDiskFull(e) ? diskFull(store.root, runId, e.message) : e)),
@@ -142,7 +141,6 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       format: "dpipe-run/1",
       runId,
       pipeline: graph.name,
-      ...(graph.description !== "" ? { description: graph.description } : {}),
       scale: plan.scale,
       settings: { ...plan.settings },
       createdAt: previous?.createdAt ?? now,
@@ -150,8 +148,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       status: "running",
       nodes: Object.fromEntries(plan.nodes.map((n) => {
         const prev = previous?.nodes[n.id]
-        const dependsOn = [...new Set(Object.values(n.inputs).map((ref) => ref.node))]
-        return [n.id, { stage: n.stage.name, status: "pending" as const, dependsOn, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
+        return [n.id, { stage: n.stage.name, status: "pending" as const, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
       }))
     }
     // The privacy ledger: loaded (resume), updated by mechanism stages, written atomically.
