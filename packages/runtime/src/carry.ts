@@ -14,7 +14,7 @@
  * carried entries in the cache (docs/architecture.md, "Stage keys and what is not keyed").
  */
 import { Effect } from "effect"
-import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { Plan } from "@dpipe/dsl"
 import { stageKey } from "@dpipe/dsl"
@@ -40,13 +40,14 @@ const copyEntry = async (store: StoreLayout, from: Manifest, key: string, code: 
   const target = store.cacheEntry(key)
   const tmp = tempPathFor(target)
   try {
-    await mkdir(tmp, { recursive: true })
+    await mkdir(tmp, { recursive: true, mode: 0o700 })
     for (const out of Object.values(from.outputs)) {
       await copyFile(join(source, out.file), join(tmp, out.file))
+      await chmod(join(tmp, out.file), 0o600)
       await fsyncFile(join(tmp, out.file))
     }
     const manifest: Manifest = { ...from, key, code, carriedFrom: from.key }
-    await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n")
+    await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 })
     await fsyncFile(join(tmp, "manifest.json"))
     await fsyncDir(tmp)
     try {

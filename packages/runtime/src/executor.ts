@@ -29,6 +29,7 @@ import { sourceHashes } from "./sources.ts"
 import { fsyncDir, fsyncFile, tempPathFor, writeFileAtomic } from "./store/atomic.ts"
 import { faultPoint } from "./store/faults.ts"
 import { removeStaleTemps } from "./store/stale-temps.ts"
+import { DIR_MODE, FILE_MODE, exposedEntries, exposedWarning, restrictUmask } from "./store/permissions.ts"
 import { makeCheckpoints } from "./store/checkpoints.ts"
 import type { StoreLayout } from "./store/layout.ts"
 import { readLedger, writeLedger } from "./store/ledger-file.ts"
@@ -107,7 +108,11 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   // The code of every stage is fingerprinted before anything runs (once per process).
   const codes = yield* planFingerprints(plan)
   const runDir = store.runDir(runId)
-  yield* tryStore(runDir, "creating the run directory", () => mkdir(runDir, { recursive: true }))
+  // An existing store that others can read (made by an older dpipe, or chmod-ed): warn.
+  const exposedBefore = yield* tryStore(store.root, "checking the store's permissions", () => exposedEntries(store))
+  if (exposedBefore.length > 0) reporter.emit({ type: "warning", message: exposedWarning(store, exposedBefore) })
+  restrictUmask()
+  yield* tryStore(runDir, "creating the run directory", () => mkdir(runDir, { recursive: true, mode: DIR_MODE }))
   const lock = yield* tryStore(store.lockFile(runId), "taking the run lock", () => acquireLock(store.lockFile(runId)))
   if (!lock.acquired) {
     return yield* new RunLocked({
@@ -322,7 +327,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
             const tmp = tempPathFor(entryDir)
             const outputs = yield* Effect.tryPromise({
               try: async () => {
-                await mkdir(tmp, { recursive: true })
+                await mkdir(tmp, { recursive: true, mode: DIR_MODE })
                 const outs: Record<string, OutputRecord> = {}
                 for (const [name, spec] of Object.entries(node.stage.outputs)) {
                   if (!(name in values)) throw new Error(`stage returned no value for output "${name}"`)
@@ -356,10 +361,10 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
             yield* tryStore(entryDir, "storing outputs in the cache", async () => {
               try {
                 faultPoint("manifest", join(tmp, "manifest.json"))
-                await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n")
+                await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: FILE_MODE })
                 await fsyncFile(join(tmp, "manifest.json"))
                 await fsyncDir(tmp)
-                await mkdir(store.cacheDir, { recursive: true })
+                await mkdir(store.cacheDir, { recursive: true, mode: DIR_MODE })
                 faultPoint("rename", entryDir)
                 await rename(tmp, entryDir)
               } catch (e) {

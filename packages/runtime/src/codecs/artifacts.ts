@@ -38,7 +38,7 @@ export const writeOutput = async (dir: string, name: string, spec: ArtifactSpec,
   const path = join(dir, file)
   const put = async (data: Uint8Array | string): Promise<WrittenOutput> => {
     faultPoint("output", path)
-    await writeFile(path, data)
+    await writeFile(path, data, { mode: 0o600 }) // owner only (store/permissions.ts)
     return { file, kind: spec.kind, hash: hashBytes(data), bytes: typeof data === "string" ? Buffer.byteLength(data) : data.length }
   }
   switch (spec.kind) {

@@ -89,7 +89,7 @@ export const writeParquetTable = async (
     .setMaxRowGroupSize(options.maxBatchRows ?? 65536)
     .build()
   const hash = createHash("sha256")
-  const fh = await open(path, "w")
+  const fh = await open(path, "w", 0o600) // owner only (store/permissions.ts)
   let bytes = 0
   try {
     const encoded = await pw.transformParquetStream(source, props)

@@ -31,11 +31,11 @@ const line = (e: RunEvent): string | undefined => {
 
 /** Appends every event as a timestamped line to the run's log file. */
 export const logFileReporter = (path: string): Reporter => {
-  mkdirSync(dirname(path), { recursive: true })
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   return {
     emit: (e) => {
       try {
-        appendFileSync(path, `${new Date().toISOString()} ${line(e) ?? ""}\n`)
+        appendFileSync(path, `${new Date().toISOString()} ${line(e) ?? ""}\n`, { mode: 0o600 }) // owner only (store/permissions.ts)
       } catch {
         // the log is best effort; the run record is authoritative
       }

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto"
 import { mkdir, open, rename, rm } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { faultPoint } from "./faults.ts"
+import { DIR_MODE, FILE_MODE } from "./permissions.ts"
 
 /** A temporary sibling path of `path` (same directory, so rename is atomic). */
 export const tempPathFor = (path: string): string =>
@@ -25,8 +26,8 @@ export const fsyncDir = async (dir: string): Promise<void> => {
 }
 
 /** Writes `data` to `path` atomically. */
-export const writeFileAtomic = async (path: string, data: Uint8Array | string, mode = 0o644): Promise<void> => {
-  await mkdir(dirname(path), { recursive: true })
+export const writeFileAtomic = async (path: string, data: Uint8Array | string, mode = FILE_MODE): Promise<void> => {
+  await mkdir(dirname(path), { recursive: true, mode: DIR_MODE })
   const tmp = tempPathFor(path)
   const fh = await open(tmp, "w", mode)
   try {

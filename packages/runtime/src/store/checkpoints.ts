@@ -15,6 +15,7 @@ import { hashBytes } from "../codecs/hash.ts"
 import { messageOf } from "../errors.ts"
 import { fsyncDir, fsyncFile, tempPathFor } from "./atomic.ts"
 import { faultPoint } from "./faults.ts"
+import { DIR_MODE, FILE_MODE } from "./permissions.ts"
 
 interface StateFile {
   readonly format: "dpipe-checkpoint/1"
@@ -80,17 +81,17 @@ export const makeCheckpoints = (options: {
     save: (cp) =>
       Effect.tryPromise({
         try: async () => {
-          await mkdir(dir, { recursive: true })
+          await mkdir(dir, { recursive: true, mode: DIR_MODE })
           const final = join(dir, stepDir(cp.step))
           const tmp = tempPathFor(final)
-          await mkdir(tmp)
+          await mkdir(tmp, { mode: DIR_MODE })
           try {
             const bytes = encodeTensors(cp.tensors)
             const state: StateFile = { format: "dpipe-checkpoint/1", stageKey, step: cp.step, tensorsHash: hashBytes(bytes), state: cp.state, savedAt: new Date().toISOString() }
             faultPoint("checkpoint", join(tmp, "tensors.arrow"))
-            await writeFile(join(tmp, "tensors.arrow"), bytes)
+            await writeFile(join(tmp, "tensors.arrow"), bytes, { mode: FILE_MODE })
             faultPoint("checkpoint", join(tmp, "state.json"))
-            await writeFile(join(tmp, "state.json"), JSON.stringify(state))
+            await writeFile(join(tmp, "state.json"), JSON.stringify(state), { mode: FILE_MODE })
             await fsyncFile(join(tmp, "tensors.arrow"))
             await fsyncFile(join(tmp, "state.json"))
             await fsyncDir(tmp)

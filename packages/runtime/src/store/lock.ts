@@ -27,7 +27,7 @@ export const acquireLock = async (path: string): Promise<{ readonly acquired: tr
   let stale: LockInfo | undefined
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fh = await open(path, "wx")
+      const fh = await open(path, "wx", 0o600)
       await fh.writeFile(JSON.stringify(info))
       await fh.sync()
       await fh.close()
