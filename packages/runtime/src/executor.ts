@@ -16,13 +16,14 @@ import { Cause, Deferred, Effect, Exit, Schema, Semaphore } from "effect"
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { join, relative } from "node:path"
 import type { LedgerEntry, Plan, PrivacyLabel } from "@dpipe/dsl"
-import { Checkpoints, LedgerError, PrivacyLedger, Progress, stageKey } from "@dpipe/dsl"
+import { Checkpoints, LedgerError, Pipeline, PrivacyLedger, Progress, stageKey } from "@dpipe/dsl"
 import { readInput, writeOutput } from "./codecs/artifacts.ts"
 import { hashFile } from "./codecs/hash.ts"
 import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull, messageOf } from "./errors.ts"
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
+import { eventsFile, eventsFileReporter } from "./progress/events-file.ts"
 import { makeRunState } from "./run-state.ts"
 import { planFingerprints } from "./code/fingerprint.ts"
 import { sourceHashes } from "./sources.ts"
@@ -122,7 +123,7 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
     })
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
-  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), reporter)
+  const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), eventsFileReporter(eventsFile(store, runId)), reporter)
   return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(
     // A full disk anywhere (the run record, the ledger, a published file) is named as such.
     Effect.mapError((e) => (e._tag !== "DiskFull" && isDiskFull(e) ? diskFull(store.root, runId, e.message) : e)),
@@ -146,6 +147,8 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       format: "dpipe-run/1",
       runId,
       pipeline: graph.name,
+      ...(graph.description !== "" ? { description: graph.description } : {}),
+      ...(graph.privacy !== undefined ? { budget: { ...Pipeline.budgetAt(graph.privacy, plan.scale) } } : {}),
       scale: plan.scale,
       settings: { ...plan.settings },
       createdAt: previous?.createdAt ?? now,
@@ -153,7 +156,8 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       status: "running",
       nodes: Object.fromEntries(plan.nodes.map((n) => {
         const prev = previous?.nodes[n.id]
-        return [n.id, { stage: n.stage.name, status: "pending" as const, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
+        const dependsOn = [...new Set(Object.values(n.inputs).map((ref) => ref.node))]
+        return [n.id, { stage: n.stage.name, status: "pending" as const, dependsOn, ...(prev?.key !== undefined ? { key: prev.key } : {}) }]
       }))
     }
     // The privacy ledger: loaded (resume), updated by mechanism stages, written atomically.

@@ -1,6 +1,6 @@
 /**
  * The `pipeline` CLI (README.md, "The `pipeline` CLI"): list, plan, run, resume, status,
- * runs, inspect, carry (and account, from the accounting package). Exit code 0 on success;
+ * runs, inspect, carry, ui (and account, from the accounting package). Exit code 0 on success;
  * on failure a one-paragraph explanation on stderr and a non-zero code (130 after
  * Ctrl-C, with the resume command printed).
  */
@@ -10,6 +10,7 @@ import { carryCommand } from "./carry-command.ts"
 import { infoCommands } from "./info-index.ts"
 import { inspectCommand } from "./inspect-command.ts"
 import { resumeCommand, runCommand } from "./run-commands.ts"
+import { uiCommand } from "./ui-command.ts"
 
 /** A subcommand contributed by the composition root (e.g. `account`, which needs the accountants). */
 export type ExtraCommand = Command.Command.Any
@@ -17,7 +18,7 @@ export type ExtraCommand = Command.Command.Any
 export const pipelineCommand = (extra: ReadonlyArray<ExtraCommand> = []) =>
   Command.make("pipeline").pipe(
     Command.withDescription("dpipe: differentially private LM pretraining pipelines"),
-    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, carryCommand, ...extra])
+    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, carryCommand, uiCommand, ...extra])
   )
 
 /** A one-paragraph message for any failure. */

@@ -49,6 +49,8 @@ export type NodeStatus = typeof NodeStatus.Type
 export const NodeRecord = Schema.Struct({
   stage: Schema.String,
   status: NodeStatus,
+  /** The nodes whose outputs this node reads (the DAG's edges, for the dashboard). */
+  dependsOn: Schema.optional(Schema.Array(Schema.String)),
   key: Schema.optional(Schema.String),
   startedAt: Schema.optional(Schema.String),
   finishedAt: Schema.optional(Schema.String),
@@ -70,12 +72,16 @@ export const RunRecord = Schema.Struct({
   format: Schema.Literal("dpipe-run/1"),
   runId: Schema.String,
   pipeline: Schema.String,
+  /** The pipeline's description when the run started. */
+  description: Schema.optional(Schema.String),
   scale: Schema.String,
   settings: Schema.Record(Schema.String, Schema.Unknown),
   createdAt: Schema.String,
   updatedAt: Schema.String,
   status: RunStatus,
   nodes: Schema.Record(Schema.String, NodeRecord),
+  /** The pipeline's privacy budget at this scale, known from the start (the dashboard's budget line). */
+  budget: Schema.optional(Schema.Struct({ epsilon: Schema.Number, delta: Schema.Number })),
   /** Epsilon by each accountant at the run's delta, once known. */
   privacy: Schema.optional(Schema.Struct({
     delta: Schema.Number,

@@ -251,6 +251,7 @@ const makeTrainStage = (mode: Mode) =>
             yield* progress.update(m.step + 1, maxSteps, {
               loss: Number(m.loss.toFixed(4)),
               ...(Number.isFinite(eps) ? { eps: Number(eps.toFixed(3)) } : {}),
+              ...(mode === "dp" ? { clipped: Number(m.clippedFraction.toFixed(3)) } : {}),
               "tok/s": Math.round(m.tokensPerSec)
             })
             if ((m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps) yield* saveCheckpoint
