@@ -154,7 +154,7 @@ export const fixedStatement = (over: { epsilon?: number; rdp?: PrivacyStatement[
     unit: "sequence",
     sequenceTokens: 128,
     neighbouring: "add_remove",
-    sampling: { method: "poisson", samplingRate: plan.samplingRate, expectedBatchSize: plan.expectedBatchSize, datasetSize: plan.datasetSize },
+    sampling: { method: "poisson", samplingRate: plan.samplingRate, expectedBatchSize: plan.expectedBatchSize!, datasetSize: plan.datasetSize! },
     noiseMultiplier: plan.noiseMultiplier,
     clipNorm: plan.clipNorm,
     noiseStd: plan.noiseStd,

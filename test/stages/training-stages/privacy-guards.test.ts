@@ -62,7 +62,7 @@ describe("training stage privacy guards", () => {
     const store = tempStore()
     const plain = await Effect.runPromise(runPipeline(trainPipeline(), { store, runId: "plain" }))
     const key = plain.record.nodes["dp-train"]!.key!
-    const N = planOf(store, key).datasetSize
+    const N = plain.record.nodes["pack"]!.outputs!["train_sequences"]!.rows! // the actual N (the plan holds only a declared one)
     expect((await readLedger(layout(store).ledgerFile("plain"))).map((e) => e.event)).toEqual([poissonSteps(STEPS)])
 
     const cap = Math.ceil(Q * N) + 1

@@ -7,6 +7,8 @@ import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
 import type { DpEvent } from "@dpipe/accounting/events"
 import { artifactDigests, cli, listDir, startCli, tempStore, waitFor } from "../../runtime/helpers.ts"
 import { trainPipeline } from "./pipeline.ts"
+import type { ExecutionPlan } from "@dpipe/stages/training-stages/config"
+import { computeStatement } from "@dpipe/stages/report-stages/statement"
 
 const pipelines = join(import.meta.dirname, "pipelines")
 
@@ -21,7 +23,11 @@ describe("training stages", () => {
     expect(summary.record.nodes["baseline"]!.outputs!["weights"]!.label).toBe("private")
     const plan = JSON.parse(readFileSync(join(store, "cache", dpNode.key!, "plan.json"), "utf8"))
     expect(plan.stepsDone).toBe(12)
-    expect(plan.expectedBatchSize).toBeCloseTo(plan.datasetSize * 0.002, 9)
+    // No public N was declared: the actual N (private under add/remove) is not in the
+    // dp-labelled plan, nor q*N, which would reveal it (docs/privacy.md, P11).
+    expect(plan.datasetSize).toBeUndefined()
+    expect(plan.expectedBatchSize).toBeUndefined()
+    expect(plan.normaliser).toBe("actual-n")
     // The ledger holds exactly the event the sampler and noise implemented, and the
     // run's epsilon is the PLD accountant's for that event.
     const ledger = await readLedger(layout(store).ledgerFile("t"))
@@ -44,6 +50,28 @@ describe("training stages", () => {
     // Progress reported epsilon and loss.
     expect(reporter.events.some((e) => e.type === "stage-progress" && e.node === "dp-train" && typeof e.metrics["eps"] === "number")).toBe(true)
   })
+
+  it("a declared public dataset size is the only N in the dp-labelled plan and statement, and the normaliser's N", async () => {
+    const store = tempStore()
+    const summary = await Effect.runPromise(runPipeline(trainPipeline(), { store, runId: "n", settings: { "dp-train.datasetSize": 5000 } }))
+    const actualN = summary.record.nodes["pack"]!.outputs!["train_sequences"]!.rows!
+    expect(actualN).not.toBe(5000)
+    const text = readFileSync(join(store, "cache", summary.record.nodes["dp-train"]!.key!, "plan.json"), "utf8")
+    const plan = JSON.parse(text) as ExecutionPlan
+    expect(plan.datasetSize).toBe(5000)
+    expect(plan.expectedBatchSize).toBeCloseTo(0.002 * 5000, 12)
+    expect(plan.normaliser).toBe("public-n")
+    expect(text).not.toMatch(new RegExp(`\\b${actualN}\\b`))
+    const statement = Result.getOrThrow(computeStatement({ plan, sequenceTokens: 17, delta: 1e-5 }))
+    expect(statement.sampling.datasetSize).toBe(5000)
+    expect(statement.text).toContain("N = 5000 training sequences (the declared public size)")
+    expect(JSON.stringify(statement)).not.toMatch(new RegExp(`\\b${actualN}\\b`))
+    // Undeclared: the statement publishes no N at all.
+    const { datasetSize: _n, expectedBatchSize: _q, ...withoutN } = plan
+    const anonymous = Result.getOrThrow(computeStatement({ plan: { ...withoutN, normaliser: "actual-n" }, sequenceTokens: 17, delta: 1e-5 }))
+    expect(anonymous.sampling.datasetSize).toBeUndefined()
+    expect(anonymous.text).toMatch(/the number of sequences is not published/)
+  }, 240_000)
 
   it("refuses a run whose predicted spend exceeds the budget, before any stage runs", async () => {
     const store = tempStore()

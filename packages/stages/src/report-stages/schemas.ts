@@ -33,12 +33,12 @@ export const PrivacyStatement = Schema.Struct({
     method: Schema.Literals(["poisson", "truncated-poisson"]),
     /** Poisson rate q. */
     samplingRate: Rate,
-    /** q * N. */
-    expectedBatchSize: NonNegative,
+    /** q * N with the declared public N; absent when none was declared (docs/privacy.md, P11). */
+    expectedBatchSize: Schema.optionalKey(NonNegative),
     /** Truncation cap B (truncated Poisson only). */
     batchCap: Schema.optionalKey(Schema.Int),
-    /** N, the number of training sequences. */
-    datasetSize: NonNegativeInt
+    /** The declared public N; absent when none was declared (the actual N is private). */
+    datasetSize: Schema.optionalKey(NonNegativeInt)
   }),
   /** sigma. */
   noiseMultiplier: NonNegative,

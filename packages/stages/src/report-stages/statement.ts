@@ -50,7 +50,7 @@ export const planEvent = (plan: ExecutionPlan): DpEvent => {
   const leaf =
     plan.sampler === "truncated-poisson"
       ? truncatedPoissonSampledGaussian({
-          datasetSize: plan.datasetSize,
+          datasetSize: plan.datasetSize ?? 0,
           batchCap: plan.batchCap ?? 0,
           samplingRate: plan.samplingRate,
           noiseMultiplier: plan.noiseMultiplier,
@@ -64,8 +64,11 @@ export const planEvent = (plan: ExecutionPlan): DpEvent => {
 export const statementText = (s: Omit<PrivacyStatement, "text">): string => {
   const q = s.sampling
   const sampling =
-    `each step drew its batch by Poisson sampling, every one of the N = ${s.sampling.datasetSize} training sequences joining independently with probability q = ${fmt(q.samplingRate)} ` +
-    `(expected batch size q·N = ${fmt(q.expectedBatchSize)})` +
+    (q.datasetSize !== undefined
+      ? `each step drew its batch by Poisson sampling, every one of the N = ${q.datasetSize} training sequences (the declared public size) joining independently with probability q = ${fmt(q.samplingRate)} ` +
+        `(expected batch size q·N = ${fmt(q.expectedBatchSize ?? q.samplingRate * q.datasetSize)})`
+      : `each step drew its batch by Poisson sampling, every training sequence joining independently with probability q = ${fmt(q.samplingRate)} ` +
+        `(the number of sequences is not published: no public dataset size was declared, so the noised sum was divided by q times the actual size)`) +
     (q.method === "truncated-poisson" && q.batchCap !== undefined ? `, with batches above ${q.batchCap} sequences truncated to ${q.batchCap} (accounted as truncated Poisson sampling)` : "")
   const relation =
     s.neighbouring === "add_remove"
@@ -141,9 +144,9 @@ export const computeStatement = (args: {
     sampling: {
       method: plan.sampler,
       samplingRate: plan.samplingRate,
-      expectedBatchSize: plan.expectedBatchSize,
+      ...(plan.expectedBatchSize !== undefined ? { expectedBatchSize: plan.expectedBatchSize } : {}),
       ...(plan.batchCap !== undefined ? { batchCap: plan.batchCap } : {}),
-      datasetSize: plan.datasetSize
+      ...(plan.datasetSize !== undefined ? { datasetSize: plan.datasetSize } : {})
     },
     noiseMultiplier: plan.noiseMultiplier,
     clipNorm: plan.clipNorm,

@@ -59,7 +59,13 @@ export const TrainConfig = Schema.Struct({
   neighbouring: Schema.Literals(["add_remove", "replace_one"]).pipe(withDefault("add_remove" as const)),
   /** Optional batch cap B (truncated Poisson, VaultGemma's fixed-size batches); needs `datasetSize`. */
   batchCap: Schema.optionalKey(PositiveInt),
-  /** The dataset size the plan assumes (required with batchCap; checked at run time). */
+  /**
+   * The public dataset size N (docs/privacy.md, P11). Under add/remove neighbours the
+   * actual number of sequences is itself private, so when N is declared it is the only N
+   * in dp-labelled outputs (the execution plan, the statement) and in the normaliser
+   * q*N; the sampler still runs over the actual sequences. Required with batchCap (the
+   * truncated-Poisson event depends on N; there it must equal the actual size).
+   */
   datasetSize: Schema.optionalKey(PositiveInt),
   optimizer: OptimizerSettings.pipe(withDefault({})),
   /** Seed of the public weight initialisation. */
@@ -100,8 +106,15 @@ export const ExecutionPlan = Schema.Struct({
   sampler: Schema.Literals(["poisson", "truncated-poisson"]),
   samplingRate: Schema.Number,
   batchCap: Schema.optionalKey(Schema.Number),
-  datasetSize: Schema.Number,
-  expectedBatchSize: Schema.Number,
+  /**
+   * The declared public N, absent when none was declared: the actual size is private
+   * under add/remove and never written here (docs/privacy.md, P11).
+   */
+  datasetSize: Schema.optionalKey(Schema.Number),
+  /** q * N with the public N; absent without one (it would reveal the actual N). */
+  expectedBatchSize: Schema.optionalKey(Schema.Number),
+  /** Which N divided the noised sum: the declared public one, or the actual one (none declared). */
+  normaliser: Schema.optionalKey(Schema.Literals(["public-n", "actual-n"])),
   clipNorm: Schema.Number,
   noiseMultiplier: Schema.Number,
   noiseStd: Schema.Number,

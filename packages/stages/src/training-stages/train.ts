@@ -148,7 +148,10 @@ const makeTrainStage = (mode: Mode) =>
           try: () => decodeModelConfig({ ...config.model, vocabSize: tokenizer.vocabSize, contextLength: data.seqLen - 1 }),
           catch: (e) => fail(`invalid model shape: ${String(e)}`)
         })
-        const expectedBatchSize = config.samplingRate * N
+        // The normaliser q*N uses the declared public N when there is one; the sampler
+        // always runs over the N actual sequences (docs/privacy.md, P11).
+        const publicN = config.datasetSize
+        const expectedBatchSize = config.samplingRate * (publicN ?? N)
         const samplerKey = secretKey("sampler")
         const dp = mode === "dp" ? { clipNorm: config.clipNorm, noiseMultiplier: config.noiseMultiplier, expectedBatchSize, noiseKey: secretKey("noise") } : null
         const ledgerId = `${stageKey}/dp-train`
@@ -272,8 +275,9 @@ const makeTrainStage = (mode: Mode) =>
           sampler: config.batchCap !== undefined ? "truncated-poisson" : "poisson",
           samplingRate: config.samplingRate,
           ...(config.batchCap !== undefined ? { batchCap: config.batchCap } : {}),
-          datasetSize: N,
-          expectedBatchSize,
+          // Only the declared public N (and q*N from it) goes into this dp output.
+          ...(publicN !== undefined ? { datasetSize: publicN, expectedBatchSize } : {}),
+          normaliser: publicN !== undefined ? "public-n" : "actual-n",
           clipNorm: mode === "dp" ? config.clipNorm : Number.POSITIVE_INFINITY,
           noiseMultiplier: mode === "dp" ? config.noiseMultiplier : 0,
           noiseStd: mode === "dp" ? config.noiseMultiplier * config.clipNorm : 0,
