@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { Effect } from "effect"
 import { GemmaModel, disposeTape, disposeWeights, initParams, modelPresets, paramLayout, uploadWeights } from "@dpipe/engine/model/gemma"
 import type { ModelConfig } from "@dpipe/engine/model/gemma"
 import { clipFactors, microBatchGradient, perExampleSquaredNorms, weightedGradientSum } from "@dpipe/engine/dp/clip"
 import type { NormStrategy } from "@dpipe/engine/dp/clip"
-import { makeDpPlan } from "@dpipe/engine/dp/plan"
 import { privatizeGradient, stepNoise } from "@dpipe/engine/dp/noise"
 import { initBackend } from "@dpipe/engine/train/backend"
 
@@ -194,23 +192,5 @@ describe("noise", () => {
     const g = privatizeGradient(sum, { key, step: 4, std: 0.5, expectedBatchSize: 8 })
     const noise = stepNoise(key, 4, new Float64Array(4), 0.5)
     for (let i = 0; i < 4; i++) expect(g[i]).toBe(Math.fround(((sum[i] as number) + (noise[i] as number)) / 8))
-  })
-})
-
-describe("DP plan", () => {
-  const good = { samplingRate: 0.01, datasetSize: 10000, clipNorm: 1, noiseMultiplier: 0.8, neighbouring: "add-remove", steps: 100 }
-  const fail = (p: unknown) => Effect.runPromise(Effect.flip(makeDpPlan(p)))
-  it("accepts a valid plan", async () => {
-    const p = await Effect.runPromise(makeDpPlan({ ...good, batchCap: 150 }))
-    expect(p.batchCap).toBe(150)
-  })
-  it("refuses sigma <= 0, C <= 0, q outside (0,1], cap below q*N, bad relation", async () => {
-    expect((await fail({ ...good, noiseMultiplier: 0 }))._tag).toBe("InvalidDpPlan")
-    expect((await fail({ ...good, noiseMultiplier: -1 })).field).toBe("noiseMultiplier")
-    expect((await fail({ ...good, clipNorm: 0 })).field).toBe("clipNorm")
-    expect((await fail({ ...good, samplingRate: 0 })).field).toBe("samplingRate")
-    expect((await fail({ ...good, samplingRate: 1.5 })).field).toBe("samplingRate")
-    expect((await fail({ ...good, batchCap: 99 })).field).toBe("batchCap")
-    expect((await fail({ ...good, neighbouring: "whatever" })).field).toBe("plan")
   })
 })

@@ -4,7 +4,7 @@
  * if it holds more than the cap B, keep a uniformly random subset of B; then pad to
  * exactly B slots with zero-weight dummies. The fixed shape suits compiled training
  * steps. Truncation changes the privacy analysis: the accountant must use the
- * truncated event (docs/privacy.md, P3), see `describeSampling`.
+ * truncated event (docs/privacy.md, P3): see `dpSgdStepEvent` in @dpipe/accounting.
  *
  * The subset is chosen by a partial Fisher-Yates shuffle (Knuth, TAOCP vol. 2,
  * Algorithm 3.4.2 P) driven by the same keyed stream, continued after the Poisson

@@ -23,7 +23,7 @@ import type { GradientEngine, SequenceDataset } from "@dpipe/engine/train/engine
 import { initBackend } from "@dpipe/engine/train/backend"
 import type { BackendName } from "@dpipe/engine/train/backend"
 
-/** DP parameters the loop needs (a subset of dp/plan's DpPlan). */
+/** DP parameters the loop needs; the training stage derives them from its config (docs/architecture.md, The DP execution plan). */
 export interface DpMechanism {
   readonly clipNorm: number
   readonly noiseMultiplier: number
