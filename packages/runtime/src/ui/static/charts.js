@@ -5,7 +5,7 @@ import { svg } from "./dom.js"
 
 const W = 520
 const H = 240
-const M = { left: 56, right: 16, top: 28, bottom: 40 }
+const M = { left: 56, right: 16, top: 42, bottom: 40 }
 const COLORS = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#57606a"]
 
 const niceTicks = (lo, hi, n) => {
@@ -21,7 +21,8 @@ const niceTicks = (lo, hi, n) => {
 const tickText = (v) => (Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 10 ? String(Number(v.toFixed(1))) : String(Number(v.toPrecision(3))))
 
 /**
- * series: [{ name, points: [{ x, y }] }]; reference: { y, label } or undefined.
+ * series: [{ name, points: [{ x, y }], colorIndex? }] (colorIndex keeps a series' colour
+ * across charts); reference: { y, label } or undefined.
  * Returns an <svg> element.
  */
 export const lineChart = ({ id, title, xLabel, yLabel, series, reference }) => {
@@ -70,7 +71,7 @@ export const lineChart = ({ id, title, xLabel, yLabel, series, reference }) => {
   }
   const legend = svg("g", { class: "legend" })
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]
+    const color = COLORS[(s.colorIndex ?? i) % COLORS.length]
     const pts = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x)
     const g = svg("g", { class: "series-group", "data-series": s.name, "data-points": pts.length })
     if (pts.length > 0) {
@@ -79,9 +80,9 @@ export const lineChart = ({ id, title, xLabel, yLabel, series, reference }) => {
       for (const p of pts) g.append(svg("circle", { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), r: 2.2, class: "point", "data-series": s.name, fill: color }))
     }
     root.append(g)
-    const lx = M.left + 150 + i * 120
-    legend.append(svg("rect", { x: lx, y: 9, width: 10, height: 10, fill: color }))
-    legend.append(svg("text", { x: lx + 14, y: 18, class: "legend-text" }, s.name))
+    const lx = M.left + i * 130
+    legend.append(svg("rect", { x: lx, y: 24, width: 10, height: 10, fill: color }))
+    legend.append(svg("text", { x: lx + 14, y: 33, class: "legend-text" }, s.name))
   })
   root.append(legend)
   return root

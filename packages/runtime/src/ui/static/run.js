@@ -95,10 +95,16 @@ const renderStages = () => {
   fill($("stages-body"), rows)
 }
 
+/** Stages that report a loss, in run order: their index is their colour in every chart. */
+const trainers = () => Object.keys(record.nodes).filter((n) => [...(progress.get(n)?.values() ?? [])].some((v) => typeof v.metrics["loss"] === "number"))
+
 const seriesOf = (metric) =>
   [...progress.entries()]
     .filter(([, m]) => [...m.values()].some((v) => typeof v.metrics[metric] === "number"))
-    .map(([node, m]) => ({ name: node, points: [...m.entries()].filter(([, v]) => typeof v.metrics[metric] === "number").map(([step, v]) => ({ x: step, y: v.metrics[metric] })) }))
+    .map(([node, m]) => ({ name: node, colorIndex: trainers().includes(node) ? trainers().indexOf(node) : Object.keys(record.nodes).indexOf(node), points: [...m.entries()].filter(([, v]) => typeof v.metrics[metric] === "number").map(([step, v]) => ({ x: step, y: v.metrics[metric] })) }))
+    // The colour and the order follow the stage's place in the run, the same in every chart.
+    .sort((a, b) => a.colorIndex - b.colorIndex)
+    .filter((s) => s.points.length > 0)
 
 const renderCharts = () => {
   const budget = record.budget?.epsilon ?? record.privacy?.budgetEpsilon
