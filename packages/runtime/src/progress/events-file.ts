@@ -48,11 +48,11 @@ export type RunEventLine = typeof RunEventLine.Type
 
 /** Appends every event to `path` as one JSON line; best effort, like the log file. */
 export const eventsFileReporter = (path: string): Reporter => {
-  mkdirSync(dirname(path), { recursive: true })
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   return {
     emit: (e) => {
       try {
-        appendFileSync(path, JSON.stringify({ time: new Date().toISOString(), ...e }) + "\n")
+        appendFileSync(path, JSON.stringify({ time: new Date().toISOString(), ...e }) + "\n", { mode: 0o600 }) // owner only (store/permissions.ts)
       } catch {
         // the record is best effort; run.json is authoritative
       }
