@@ -98,8 +98,8 @@ describe("executor", () => {
     await check("generate", "numbers", Numbers)
     await check("square", "squares", Numbers)
     await check("accumulate", "totals", Totals)
-    // The privacy-free toy run still has a run record and a log.
-    expect(listDir(join(store, "runs/a/logs"))).toEqual(["run.log"])
+    // The privacy-free toy run still has a run record, a log and its progress record.
+    expect(listDir(join(store, "runs/a/logs"))).toEqual(["events.jsonl", "run.log"])
   })
 
   it("refuses to run a run directory another live process holds, changing nothing", async () => {
