@@ -21,6 +21,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { join } from "node:path"
+import { messageOf } from "../errors.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import { type Access, TOKEN_COOKIE, checkAccess } from "./access.ts"
 import { ApiError, ArtifactView, RunDetail, RunList } from "./api-schemas.ts"
@@ -170,7 +171,7 @@ export const startDashboard = Effect.fn("startDashboard")(function* (options: Da
       new UiStartFailed({
         host: options.host,
         port: options.port,
-        message: `cannot listen on ${options.host}:${options.port} (${e.message}). Choose another port with --port P (0 picks a free one), or another address with --host H.`
+        message: `cannot listen on ${options.host}:${options.port} (${messageOf(e.cause)}). Choose another port with --port P (0 picks a free one), or another address with --host H.`
       })
     )
   )

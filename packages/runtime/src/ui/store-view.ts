@@ -39,8 +39,7 @@ export const withLiveStatus = async (store: StoreLayout, record: RunRecord): Pro
     : record
 
 /** The run record, live status applied; UiNotFound for an unknown id. */
-export const readRun = (store: StoreLayout, runId: string) =>
-  Effect.gen(function* () {
+export const readRun = Effect.fn("ui.readRun")(function* (store: StoreLayout, runId: string) {
     if (!validRunId(runId)) return yield* new UiNotFound({ message: `"${runId}" is not a run id` })
     const record = yield* readRunRecord(store.runFile(runId), runId).pipe(
       Effect.mapError((e) => (e._tag === "RunNotFound" ? new UiNotFound({ message: e.message }) : new UiStoreUnreadable({ path: e.path, message: e.message })))
@@ -67,8 +66,7 @@ const listItem = (r: RunRecord, now: number): RunListItem => {
 }
 
 /** Every run in the store, newest first. Unreadable run directories are skipped. */
-export const listRuns = (store: StoreLayout) =>
-  Effect.gen(function* () {
+export const listRuns = Effect.fn("ui.listRuns")(function* (store: StoreLayout) {
     const ids = yield* Effect.promise(() => readdir(store.runsDir).catch((): Array<string> => []))
     const items: Array<RunListItem> = []
     const now = Date.now()
@@ -98,8 +96,7 @@ const publishedFiles = async (store: StoreLayout, record: RunRecord): Promise<Ar
 }
 
 /** The run page's data: record, ledger, statement, published files, store budget. */
-export const runDetail = (store: StoreLayout, runId: string) =>
-  Effect.gen(function* () {
+export const runDetail = Effect.fn("ui.runDetail")(function* (store: StoreLayout, runId: string) {
     const run = yield* readRun(store, runId)
     const ledgerPath = store.ledgerFile(runId)
     const ledger = yield* Effect.tryPromise({ try: () => readLedger(ledgerPath), catch: unreadable(ledgerPath) })
@@ -123,8 +120,7 @@ export const runDetail = (store: StoreLayout, runId: string) =>
   })
 
 /** A published file's bytes; private ones only with the reveal. */
-export const publishedFile = (store: StoreLayout, runId: string, file: string, reveal: boolean) =>
-  Effect.gen(function* () {
+export const publishedFile = Effect.fn("ui.publishedFile")(function* (store: StoreLayout, runId: string, file: string, reveal: boolean) {
     const run = yield* readRun(store, runId)
     const entry = (yield* Effect.promise(() => publishedFiles(store, run))).find((p) => p.file === file)
     if (entry === undefined) return yield* new UiNotFound({ message: `run ${runId} has no published file "${file}"` })
@@ -179,8 +175,7 @@ const summarize = (data: Float32Array | Int32Array) => {
  * `reveal`), tensors as shapes and summary statistics, a JSON value (unless private
  * without `reveal`). Tensor statistics are aggregates and shown for every label.
  */
-export const artifactView = (store: StoreLayout, runId: string, node: string, output: string, options: { readonly rows: number; readonly reveal: boolean }) =>
-  Effect.gen(function* () {
+export const artifactView = Effect.fn("ui.artifactView")(function* (store: StoreLayout, runId: string, node: string, output: string, options: { readonly rows: number; readonly reveal: boolean }) {
     const run = yield* readRun(store, runId)
     const n = run.nodes[node]
     if (n === undefined) return yield* new UiNotFound({ message: `run ${runId} has no stage "${node}"` })
