@@ -14,8 +14,8 @@ export const uiCommand = Command.make(
   "ui",
   {
     store: storeFlag,
-    port: Flag.Int("port").pipe(Flag.withDescription("port to listen on (0: any free port)"), Flag.withDefault(4280)),
-    host: Flag.String("host").pipe(Flag.withDescription("address to listen on; anything but loopback requires the printed token"), Flag.withDefault("127.0.0.1"))
+    port: Flag.Int("port").pipe(Flag.withDescription("port to listen on (default 4280; 0: any free port)"), Flag.withDefault(4280)),
+    host: Flag.String("host").pipe(Flag.withDescription("address to listen on (default 127.0.0.1); any other address requires the token printed at start"), Flag.withDefault("127.0.0.1"))
   },
   (a) =>
     Effect.scoped(
