@@ -40,12 +40,12 @@ export const withLiveStatus = async (store: StoreLayout, record: RunRecord): Pro
 
 /** The run record, live status applied; UiNotFound for an unknown id. */
 export const readRun = Effect.fn("ui.readRun")(function* (store: StoreLayout, runId: string) {
-    if (!validRunId(runId)) return yield* new UiNotFound({ message: `"${runId}" is not a run id` })
-    const record = yield* readRunRecord(store.runFile(runId), runId).pipe(
-      Effect.mapError((e) => (e._tag === "RunNotFound" ? new UiNotFound({ message: e.message }) : new UiStoreUnreadable({ path: e.path, message: e.message })))
-    )
-    return yield* Effect.promise(() => withLiveStatus(store, record))
-  })
+  if (!validRunId(runId)) return yield* new UiNotFound({ message: `"${runId}" is not a run id` })
+  const record = yield* readRunRecord(store.runFile(runId), runId).pipe(
+    Effect.mapError((e) => (e._tag === "RunNotFound" ? new UiNotFound({ message: e.message }) : new UiStoreUnreadable({ path: e.path, message: e.message })))
+  )
+  return yield* Effect.promise(() => withLiveStatus(store, record))
+})
 
 const listItem = (r: RunRecord, now: number): RunListItem => {
   const byStatus: Record<NodeStatus, number> = { pending: 0, running: 0, done: 0, cached: 0, failed: 0, blocked: 0, interrupted: 0 }
@@ -67,15 +67,15 @@ const listItem = (r: RunRecord, now: number): RunListItem => {
 
 /** Every run in the store, newest first. Unreadable run directories are skipped. */
 export const listRuns = Effect.fn("ui.listRuns")(function* (store: StoreLayout) {
-    const ids = yield* Effect.promise(() => readdir(store.runsDir).catch((): Array<string> => []))
-    const items: Array<RunListItem> = []
-    const now = Date.now()
-    for (const id of ids) {
-      const r = yield* Effect.option(readRun(store, id))
-      if (Option.isSome(r)) items.push(listItem(r.value, now))
-    }
-    return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
-  })
+  const ids = yield* Effect.promise(() => readdir(store.runsDir).catch((): Array<string> => []))
+  const items: Array<RunListItem> = []
+  const now = Date.now()
+  for (const id of ids) {
+    const r = yield* Effect.option(readRun(store, id))
+    if (Option.isSome(r)) items.push(listItem(r.value, now))
+  }
+  return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+})
 
 const readJson = (path: string) => Effect.tryPromise({ try: async (): Promise<unknown> => JSON.parse(await readFile(path, "utf8")), catch: unreadable(path) })
 
@@ -97,39 +97,39 @@ const publishedFiles = async (store: StoreLayout, record: RunRecord): Promise<Ar
 
 /** The run page's data: record, ledger, statement, published files, store budget. */
 export const runDetail = Effect.fn("ui.runDetail")(function* (store: StoreLayout, runId: string) {
-    const run = yield* readRun(store, runId)
-    const ledgerPath = store.ledgerFile(runId)
-    const ledger = yield* Effect.tryPromise({ try: () => readLedger(ledgerPath), catch: unreadable(ledgerPath) })
-    let statement: RunDetail["statement"]
-    for (const [node, n] of Object.entries(run.nodes)) {
-      const o = n.outputs?.["statement"]
-      if (o === undefined || o.kind !== "json" || o.label === "private" || n.key === undefined) continue
-      const value = yield* readJson(join(store.cacheEntry(n.key), o.file))
-      statement = { node, output: "statement", label: o.label, value }
-    }
-    const published = yield* Effect.promise(() => publishedFiles(store, run))
-    const budget = yield* (yield* StoreBudget).forRun(store, runId)
-    const detail: RunDetail = {
-      run,
-      ledger: ledger.map((e) => ({ id: e.id, node: e.node, steps: e.steps, reused: e.reused, recordedAt: e.recordedAt, event: e.event })),
-      ...(statement !== undefined ? { statement } : {}),
-      published,
-      ...(Option.isSome(budget) ? { storeBudget: budget.value } : {})
-    }
-    return detail
-  })
+  const run = yield* readRun(store, runId)
+  const ledgerPath = store.ledgerFile(runId)
+  const ledger = yield* Effect.tryPromise({ try: () => readLedger(ledgerPath), catch: unreadable(ledgerPath) })
+  let statement: RunDetail["statement"]
+  for (const [node, n] of Object.entries(run.nodes)) {
+    const o = n.outputs?.["statement"]
+    if (o === undefined || o.kind !== "json" || o.label === "private" || n.key === undefined) continue
+    const value = yield* readJson(join(store.cacheEntry(n.key), o.file))
+    statement = { node, output: "statement", label: o.label, value }
+  }
+  const published = yield* Effect.promise(() => publishedFiles(store, run))
+  const budget = yield* (yield* StoreBudget).forRun(store, runId)
+  const detail: RunDetail = {
+    run,
+    ledger: ledger.map((e) => ({ id: e.id, node: e.node, steps: e.steps, reused: e.reused, recordedAt: e.recordedAt, event: e.event })),
+    ...(statement !== undefined ? { statement } : {}),
+    published,
+    ...(Option.isSome(budget) ? { storeBudget: budget.value } : {})
+  }
+  return detail
+})
 
 /** A published file's bytes; private ones only with the reveal. */
 export const publishedFile = Effect.fn("ui.publishedFile")(function* (store: StoreLayout, runId: string, file: string, reveal: boolean) {
-    const run = yield* readRun(store, runId)
-    const entry = (yield* Effect.promise(() => publishedFiles(store, run))).find((p) => p.file === file)
-    if (entry === undefined) return yield* new UiNotFound({ message: `run ${runId} has no published file "${file}"` })
-    if (entry.label === "private" && !reveal) {
-      return yield* new UiPrivateContent({ message: `${file} of run ${runId} is labelled private; open it with the reveal (?private=1)` })
-    }
-    const path = join(store.runDir(runId), file)
-    return yield* Effect.tryPromise({ try: () => readFile(path), catch: unreadable(path) })
-  })
+  const run = yield* readRun(store, runId)
+  const entry = (yield* Effect.promise(() => publishedFiles(store, run))).find((p) => p.file === file)
+  if (entry === undefined) return yield* new UiNotFound({ message: `run ${runId} has no published file "${file}"` })
+  if (entry.label === "private" && !reveal) {
+    return yield* new UiPrivateContent({ message: `${file} of run ${runId} is labelled private; open it with the reveal (?private=1)` })
+  }
+  const path = join(store.runDir(runId), file)
+  return yield* Effect.tryPromise({ try: () => readFile(path), catch: unreadable(path) })
+})
 
 /** Table cells as JSON values: numbers for bigints, arrays cut to 16, strings to 200 chars. */
 const cell = (v: unknown): unknown => {
@@ -176,35 +176,35 @@ const summarize = (data: Float32Array | Int32Array) => {
  * without `reveal`). Tensor statistics are aggregates and shown for every label.
  */
 export const artifactView = Effect.fn("ui.artifactView")(function* (store: StoreLayout, runId: string, node: string, output: string, options: { readonly rows: number; readonly reveal: boolean }) {
-    const run = yield* readRun(store, runId)
-    const n = run.nodes[node]
-    if (n === undefined) return yield* new UiNotFound({ message: `run ${runId} has no stage "${node}"` })
-    const record = n.outputs?.[output]
-    if (record === undefined || n.key === undefined) return yield* new UiNotFound({ message: `stage ${node} of run ${runId} has no output "${output}" (status ${n.status})` })
-    const path = join(store.cacheEntry(n.key), record.file)
-    const show = record.label !== "private" || options.reveal
-    const view: ArtifactView = yield* Effect.tryPromise({
-      try: async (): Promise<ArtifactView> => {
-        const base = { runId, node, output, record, withheld: false }
-        if (record.kind === "table") {
-          const info = await parquetInfo(path)
-          const schema = info.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }))
-          if (!show) return { ...base, withheld: true, schema, rows: info.numRows }
-          return { ...base, schema, rows: info.numRows, head: await firstRows(path, options.rows) }
-        }
-        if (record.kind === "tensors") {
-          const t = decodeTensors(new Uint8Array(await readFile(path)))
-          const tensors = Object.entries(t).map(([name, v]) => ({ name, dtype: v.dtype, shape: [...v.shape], size: v.data.length, ...summarize(v.data) }))
-          return { ...base, tensors }
-        }
-        if (record.kind === "json") {
-          if (!show) return { ...base, withheld: true }
-          const text = await readFile(path, "utf8")
-          return { ...base, value: text.length > 100_000 ? `${text.slice(0, 100_000)}...` : (JSON.parse(text) as unknown) }
-        }
-        return { ...base, withheld: !show }
-      },
-      catch: unreadable(path)
-    })
-    return view
+  const run = yield* readRun(store, runId)
+  const n = run.nodes[node]
+  if (n === undefined) return yield* new UiNotFound({ message: `run ${runId} has no stage "${node}"` })
+  const record = n.outputs?.[output]
+  if (record === undefined || n.key === undefined) return yield* new UiNotFound({ message: `stage ${node} of run ${runId} has no output "${output}" (status ${n.status})` })
+  const path = join(store.cacheEntry(n.key), record.file)
+  const show = record.label !== "private" || options.reveal
+  const view: ArtifactView = yield* Effect.tryPromise({
+    try: async (): Promise<ArtifactView> => {
+      const base = { runId, node, output, record, withheld: false }
+      if (record.kind === "table") {
+        const info = await parquetInfo(path)
+        const schema = info.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }))
+        if (!show) return { ...base, withheld: true, schema, rows: info.numRows }
+        return { ...base, schema, rows: info.numRows, head: await firstRows(path, options.rows) }
+      }
+      if (record.kind === "tensors") {
+        const t = decodeTensors(new Uint8Array(await readFile(path)))
+        const tensors = Object.entries(t).map(([name, v]) => ({ name, dtype: v.dtype, shape: [...v.shape], size: v.data.length, ...summarize(v.data) }))
+        return { ...base, tensors }
+      }
+      if (record.kind === "json") {
+        if (!show) return { ...base, withheld: true }
+        const text = await readFile(path, "utf8")
+        return { ...base, value: text.length > 100_000 ? `${text.slice(0, 100_000)}...` : (JSON.parse(text) as unknown) }
+      }
+      return { ...base, withheld: !show }
+    },
+    catch: unreadable(path)
   })
+  return view
+})
