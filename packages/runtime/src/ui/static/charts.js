@@ -25,13 +25,13 @@ const tickText = (v) => (Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 10 
  * across charts); reference: { y, label } or undefined.
  * Returns an <svg> element.
  */
-export const lineChart = ({ id, title, xLabel, yLabel, series, reference }) => {
+export const lineChart = ({ id, title, xLabel, yLabel, series, reference, emptyText = "no points yet" }) => {
   const finite = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
   const total = finite.length
   const root = svg("svg", { class: "chart", "data-chart": id, "data-empty": total === 0 ? "true" : "false", "data-points": total, viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title })
   root.append(svg("text", { x: M.left, y: 18, class: "chart-title" }, title))
   if (total === 0) {
-    root.append(svg("text", { x: W / 2, y: H / 2, class: "chart-empty", "text-anchor": "middle" }, "no points yet"))
+    root.append(svg("text", { x: W / 2, y: H / 2, class: "chart-empty", "text-anchor": "middle" }, emptyText))
     return root
   }
   let xlo = Math.min(...finite.map((p) => p.x))

@@ -108,11 +108,13 @@ const seriesOf = (metric) =>
 
 const renderCharts = () => {
   const budget = record.budget?.epsilon ?? record.privacy?.budgetEpsilon
+  // A run recorded before progress events were kept (logs/events.jsonl) has none to draw.
+  const emptyText = record.status === "running" ? "no points yet" : "no progress recorded for this metric"
   const charts = [
-    lineChart({ id: "loss", title: "training loss (DP and non-private)", xLabel: "step", yLabel: "loss (nats/token)", series: seriesOf("loss") }),
-    lineChart({ id: "epsilon", title: "epsilon against steps", xLabel: "step", yLabel: "epsilon", series: seriesOf("eps"), reference: budget !== undefined ? { y: budget, label: `budget ${budget}` } : undefined }),
-    lineChart({ id: "clipped", title: "clipped fraction", xLabel: "step", yLabel: "fraction clipped", series: seriesOf("clipped") }),
-    lineChart({ id: "throughput", title: "tokens per second", xLabel: "step", yLabel: "tokens/s", series: seriesOf("tok/s") })
+    lineChart({ emptyText, id: "loss", title: "training loss (DP and non-private)", xLabel: "step", yLabel: "loss (nats/token)", series: seriesOf("loss") }),
+    lineChart({ emptyText, id: "epsilon", title: "epsilon against steps", xLabel: "step", yLabel: "epsilon", series: seriesOf("eps"), reference: budget !== undefined ? { y: budget, label: `budget ${budget}` } : undefined }),
+    lineChart({ emptyText, id: "clipped", title: "clipped fraction", xLabel: "step", yLabel: "fraction clipped", series: seriesOf("clipped") }),
+    lineChart({ emptyText, id: "throughput", title: "tokens per second", xLabel: "step", yLabel: "tokens/s", series: seriesOf("tok/s") })
   ]
   fill($("charts"), charts.map((c) => el("figure", { class: "chart-box" }, c)))
 }
