@@ -13,9 +13,9 @@ import type { ArtifactSpec } from "./artifact.ts"
 import { specTypeName } from "./artifact.ts"
 import type { NodeSpec, PipelineGraph, Settings } from "./pipeline.ts"
 import type { PrivacyLabel } from "./privacy.ts"
-import { joinLabels, propagate, satisfies } from "./privacy.ts"
+import { joinLabels, propagate, satisfies, unionProvenance } from "./privacy.ts"
 import { setPath } from "./settings.ts"
-import type { AnyStage } from "./stage.ts"
+import type { AnyStage, DatasetDeclaration } from "./stage.ts"
 import { tableSignature } from "./table-schema.ts"
 
 export const PlanErrorReason = Schema.Literals([
@@ -55,6 +55,13 @@ export interface PlannedNode {
   readonly isMechanism: boolean
   /** DP events this node is predicted to spend (mechanisms only). */
   readonly predictedEvents: ReadonlyArray<unknown>
+  /**
+   * When private data enters the pipeline here (a source stage with a private output):
+   * the dataset, as the stage declares it or, failing that, named by this node.
+   */
+  readonly datasetOrigin: DatasetDeclaration | undefined
+  /** Mechanisms: the nodes where the private datasets of its private inputs enter (provenance). */
+  readonly spendsOn: ReadonlyArray<string>
   /** External files or folders the stage reads (hashed into its key by the runtime). */
   readonly sources: ReadonlyArray<string>
   /** Lines for `plan` (compute estimates, assumptions). */
@@ -220,8 +227,9 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
     }))
   }
 
-  // Config decoding and privacy labels, in order.
+  // Config decoding, privacy labels and provenance, in order.
   const labels = new Map<string, PrivacyLabel>()
+  const provenance = new Map<string, ReadonlyArray<string>>()
   const planned: Array<PlannedNode> = []
   for (const n of order) {
     const settings = perNode.get(n.id)!
@@ -230,8 +238,13 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
     const perf = decode(n.stage.perf, settings.perf, n.id)
     if (!perf.ok) return fail(perf.error)
     const inputLabels: Array<PrivacyLabel> = []
+    const inputProvenance: Array<ReadonlyArray<string>> = []
+    const privateProvenance: Array<ReadonlyArray<string>> = []
     for (const [name, ref] of Object.entries(n.inputs)) {
       const label = labels.get(`${ref.node}.${ref.output}`) ?? "public"
+      const from = provenance.get(`${ref.node}.${ref.output}`) ?? []
+      inputProvenance.push(from)
+      if (label === "private") privateProvenance.push(from)
       const required = n.stage.inputs[name]?.requires
       if (required !== undefined && !satisfies(label, required)) {
         return fail(new PlanError({
@@ -246,6 +259,16 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       inputLabels.push(label)
     }
     const isMechanism = n.stage.mechanism !== undefined
+    // Private data enters here when the stage declares a dataset, or when it labels an
+    // output private without reading any private input (docs/privacy.md, D1).
+    const declaresPrivate = Object.values(n.stage.outputs).some((s) => s.label === "private")
+    const datasetOrigin: DatasetDeclaration | undefined =
+      n.stage.dataset !== undefined
+        ? (n.stage.dataset as (c: unknown) => DatasetDeclaration)(config.value)
+        : declaresPrivate && !inputLabels.includes("private") && !isMechanism
+          ? { name: n.id, identity: { node: n.id, config: config.encoded } }
+          : undefined
+    const outputProvenance = unionProvenance([...inputProvenance, datasetOrigin !== undefined ? [n.id] : []])
     const outputLabels: Record<string, PrivacyLabel> = {}
     for (const [name, spec] of Object.entries(n.stage.outputs)) {
       let label: PrivacyLabel
@@ -260,6 +283,7 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       } else label = joinLabels(propagate(inputLabels), spec.label ?? "public")
       outputLabels[name] = label
       labels.set(`${n.id}.${name}`, label)
+      provenance.set(`${n.id}.${name}`, outputProvenance)
     }
     const mechanism = n.stage.mechanism as { predict: (c: unknown) => ReadonlyArray<unknown> } | undefined
     planned.push({
@@ -274,6 +298,8 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       outputLabels,
       isMechanism,
       predictedEvents: mechanism !== undefined ? mechanism.predict(config.value) : [],
+      datasetOrigin,
+      spendsOn: isMechanism ? unionProvenance(privateProvenance) : [],
       sources: n.stage.sources !== undefined ? (n.stage.sources as (c: unknown) => ReadonlyArray<string>)(config.value) : [],
       notes: n.stage.notes !== undefined ? (n.stage.notes as (c: unknown, p: unknown) => ReadonlyArray<string>)(config.value, perf.value) : [],
       refusal: n.stage.preflight !== undefined ? (n.stage.preflight as (c: unknown, p: unknown) => string | undefined)(config.value, perf.value) : undefined

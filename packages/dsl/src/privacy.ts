@@ -20,5 +20,14 @@ export const joinLabels = (a: PrivacyLabel, b: PrivacyLabel): PrivacyLabel => (r
 export const propagate = (inputs: ReadonlyArray<PrivacyLabel>): PrivacyLabel =>
   inputs.reduce<PrivacyLabel>(joinLabels, "public")
 
+/**
+ * Provenance: the private datasets an artifact derives from, as the ids of the plan
+ * nodes where they enter (docs/privacy.md, D1). It flows like a label: an output derives
+ * from every dataset any input derives from, plus its own node's when that node is a
+ * private source. A mechanism spends on the datasets of its private inputs.
+ */
+export const unionProvenance = (sets: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string> =>
+  [...new Set(sets.flat())].sort()
+
 /** True when data labelled `actual` may flow where `required` is demanded. */
 export const satisfies = (actual: PrivacyLabel, required: PrivacyLabel): boolean => rank[actual] <= rank[required]

@@ -82,6 +82,19 @@ export interface StageContext<C, P, I extends Specs> {
   readonly secretKey: (domain: string) => Uint8Array
 }
 
+/**
+ * A private dataset a source stage reads (docs/privacy.md, D1). `name` is the user's
+ * name for it; `identity` is what makes it this dataset and not another (the corpus and
+ * its parameters, not subsetting options such as a document limit: a subset spends on
+ * the whole). The runtime hashes identity with the contents of the stage's `sources`
+ * into the dataset's source hash, under which the store's privacy ledger composes
+ * every run's spend on it.
+ */
+export interface DatasetDeclaration {
+  readonly name: string
+  readonly identity: unknown
+}
+
 export interface MechanismDeclaration<C> {
   /** The DP events (accountant encoding) a run with this config will spend. */
   readonly predict: (config: C) => ReadonlyArray<unknown>
@@ -96,6 +109,8 @@ export interface Stage<C = unknown, P = unknown, I extends Specs = Specs, O exte
   readonly inputs: I
   readonly outputs: O
   readonly mechanism: MechanismDeclaration<C> | undefined
+  /** The private dataset this source stage's private outputs come from. */
+  readonly dataset: ((config: C) => DatasetDeclaration) | undefined
   /** Files or folders outside the store that the stage reads; their contents are part of its key. */
   readonly sources: ((config: C) => ReadonlyArray<string>) | undefined
   /** Lines `plan` prints for this node (a compute estimate, the assumed dataset size, ...). */
@@ -121,6 +136,7 @@ export interface AnyStage {
   readonly inputs: Specs
   readonly outputs: Specs
   readonly mechanism: MechanismDeclaration<never> | undefined
+  readonly dataset: ((config: never) => DatasetDeclaration) | undefined
   readonly sources: ((config: never) => ReadonlyArray<string>) | undefined
   readonly notes: ((config: never, perf: never) => ReadonlyArray<string>) | undefined
   readonly preflight: ((config: never, perf: never) => string | undefined) | undefined
@@ -140,6 +156,12 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
   readonly inputs?: I
   readonly outputs: O
   readonly mechanism?: MechanismDeclaration<C>
+  /**
+   * For a source stage with private outputs: the private dataset they come from (its
+   * name and identity). Labels carry it through the DAG to the mechanisms that spend
+   * on it. A private source that declares none is its own dataset, named by its node.
+   */
+  readonly dataset?: (config: C) => DatasetDeclaration
   /**
    * Files or folders outside the store that the stage reads (a user's corpus). The
    * runtime hashes their contents into the stage key, so editing them invalidates the
@@ -173,6 +195,7 @@ export const make = <C, P = {}, const I extends Specs = {}, const O extends Spec
     inputs: (def.inputs ?? {}) as I,
     outputs: def.outputs,
     mechanism: def.mechanism,
+    dataset: def.dataset,
     sources: def.sources,
     notes: def.notes,
     preflight: def.preflight,

@@ -21,6 +21,7 @@ import { readInput, writeOutput } from "./codecs/artifacts.ts"
 import { hashFile } from "./codecs/hash.ts"
 import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull, messageOf } from "./errors.ts"
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
+import { checkDatasetBudgets, datasetsCrossed, planDatasets, planDelta, recordDatasetSpend, type PlanDataset } from "./dataset-budget.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { eventsFile, eventsFileReporter } from "./progress/events-file.ts"
@@ -106,6 +107,10 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   // Refuse an infeasible or over-budget plan before touching the store.
   yield* checkPreflight(plan)
   yield* checkBudget(plan)
+  // ... and one that would push a private dataset past its store-wide budget
+  // (docs/privacy.md, D2), counting what earlier runs spent on it.
+  yield* checkDatasetBudgets(plan, store)
+  const datasets = yield* planDatasets(plan)
   // The code of every stage is fingerprinted before anything runs (once per process).
   const codes = yield* planFingerprints(plan)
   const runDir = store.runDir(runId)
@@ -124,14 +129,14 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   }
   if (lock.stale !== undefined) reporter.emit({ type: "warning", message: `took over the lock of run ${runId} from process ${lock.stale.pid}, which is no longer running` })
   const reporter2 = combineReporters(logFileReporter(store.logFile(runId)), eventsFileReporter(eventsFile(store, runId)), reporter)
-  return yield* runLocked({ ...options, reporter: reporter2 }, codes).pipe(
+  return yield* runLocked({ ...options, reporter: reporter2 }, codes, datasets).pipe(
     // A full disk anywhere (the run record, the ledger, a published file) is named as such.
     Effect.mapError((e) => (e._tag !== "DiskFull" && isDiskFull(e) ? diskFull(store.root, runId, e.message) : e)),
     Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId))))
   )
 })
 
-const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, string>>) =>
+const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, string>>, datasets: ReadonlyMap<string, PlanDataset>) =>
   Effect.gen(function* () {
     const { store, plan, runId, reporter } = options
     const graph = plan.pipeline
@@ -282,6 +287,12 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
                   const full: LedgerEntry = { id: entry.id, node: node.id, stageKey: key, event: entry.event, steps: entry.steps, reused: false, recordedAt: new Date().toISOString() }
                   yield* upsertLedger([full])
                   const kept = ledger.find((x) => x.id === full.id) ?? full
+                  // ... and in the store's ledger, against every private dataset it spends on (D1).
+                  const delta = planDelta(plan)
+                  const spendsOn = node.spendsOn.flatMap((o) => datasets.get(o) ?? [])
+                  if (delta !== undefined && spendsOn.length > 0) {
+                    yield* recordDatasetSpend(store, spendsOn, runId, delta, kept).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+                  }
                   const i = recorded.findIndex((x) => x.id === full.id)
                   if (i >= 0) recorded[i] = kept
                   else recorded.push(kept)
@@ -291,7 +302,12 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
                   const events = [...ledger.filter((e) => e.id !== entry.id).map((e) => e.event), entry.event]
                   const spend = yield* accountEvents(graph, plan.scale, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
                   if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, delta: undefined, withinBudget: true }
-                  return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) }
+                  // The datasets' store-wide budgets bind too (docs/privacy.md, D2).
+                  const spendsOn = node.spendsOn.flatMap((o) => datasets.get(o) ?? [])
+                  const crossed = graph.privacy === undefined || spendsOn.length === 0
+                    ? []
+                    : yield* datasetsCrossed(store, graph.privacy.accountants, spendsOn, key, entry.id, entry.event).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+                  return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) && crossed.length === 0 }
                 })
             }
             const progress: Progress["Service"] = {

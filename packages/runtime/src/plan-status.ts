@@ -36,7 +36,22 @@ export interface PlanReport {
   readonly privacy: Spend | undefined
 }
 
+/** Each node's key (when its inputs are all in the cache) and whether it is cached. */
+export const planKeys = (plan: Plan.Plan, store: StoreLayout) =>
+  Effect.gen(function* () {
+    const report = yield* planStatuses(plan, store)
+    return new Map(report.map((n) => [n.id, { key: n.key, status: n.status }] as const))
+  })
+
 export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
+  Effect.gen(function* () {
+    const nodes = yield* planStatuses(plan, store)
+    const privacy = yield* predictSpend(plan)
+    const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy }
+    return report
+  })
+
+const planStatuses = (plan: Plan.Plan, store: StoreLayout) =>
   Effect.gen(function* () {
     const codes = yield* planFingerprints(plan)
     const hashes = new Map<string, Readonly<Record<string, string>>>()
@@ -68,7 +83,5 @@ export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
       }
       nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, code: codes[n.id]!, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded, notes: n.notes, refusal: n.refusal })
     }
-    const privacy = yield* predictSpend(plan)
-    const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy }
-    return report
+    return nodes
   })

@@ -41,6 +41,11 @@ describe("training stages", () => {
     const expected = Result.getOrThrow(pldEpsilon(spent, 1e-5)).epsilon
     expect(summary.record.privacy!.epsilon["pld"]).toBeCloseTo(expected, 12)
     expect(summary.record.privacy!.epsilon["rdp"]!).toBeGreaterThanOrEqual(expected)
+    // The store's ledger counts the same event against the corpus it trained on, whose
+    // name the corpus stage declared and whose provenance reached dp-train (D1).
+    const storeLedger = JSON.parse(readFileSync(layout(store).privacyLedger, "utf8")) as { datasets: Record<string, { name: string }>; entries: Array<{ dataset: string; event: unknown; runId: string }> }
+    expect(Object.values(storeLedger.datasets).map((d) => d.name)).toEqual(["spamassassin:hard-ham-1"]) // the micro scale reads one group
+    expect(storeLedger.entries.map((e) => [e.runId, e.event])).toEqual([["t", spent]])
     // Weights are finite and the right shape; the DP run differs from the baseline.
     const w = decodeTensors(new Uint8Array(readFileSync(join(store, "cache", dpNode.key!, "weights.arrow"))))
     const b = decodeTensors(new Uint8Array(readFileSync(join(store, "cache", summary.record.nodes["baseline"]!.key!, "weights.arrow"))))

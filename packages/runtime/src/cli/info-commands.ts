@@ -4,6 +4,7 @@ import { Argument, Command } from "effect/cli"
 import { readdir } from "node:fs/promises"
 import { listPipelines, loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { planReport } from "../plan-status.ts"
+import { checkDatasetBudgets, describeForecast } from "../dataset-budget.ts"
 import { readRunRecord } from "../run-state.ts"
 import { formatDelta } from "../privacy.ts"
 import { RunNotFound } from "../errors.ts"
@@ -33,8 +34,11 @@ export const planCommand = Command.make(
   (a) =>
     Effect.gen(function* () {
       const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
-      const report = yield* planReport(plan, storeOf(a.store))
-      if (a.json) return yield* print(JSON.stringify(report, null, 2))
+      const store = storeOf(a.store)
+      const report = yield* planReport(plan, store)
+      // Refuses (non-zero exit) a plan that would push a private dataset past its store-wide budget.
+      const datasets = yield* checkDatasetBudgets(plan, store)
+      if (a.json) return yield* print(JSON.stringify({ ...report, datasets }, null, 2))
       const rows = report.nodes.map((n) => [
         n.id,
         `${n.stage}@${n.version}${n.mechanism ? " (DP)" : ""}`,
@@ -52,9 +56,10 @@ export const planCommand = Command.make(
         text += `\npredicted privacy spend: epsilon ${eps} at delta ${formatDelta(report.privacy.delta)}; budget epsilon ${report.privacy.budgetEpsilon}` +
           (report.privacy.primary > report.privacy.budgetEpsilon ? "  OVER BUDGET: run will refuse" : "")
       }
+      for (const f of datasets) text += `\nprivate ${describeForecast(f)}`
       yield* print(text)
     })
-).pipe(Command.withDescription("Show the DAG, stage keys, cache hits, privacy labels and the predicted privacy cost."))
+).pipe(Command.withDescription("Show the DAG, stage keys, cache hits, privacy labels and the predicted privacy cost (per run and per private dataset)."))
 
 /** A run recorded as running whose process is gone (kill -9, power loss) was interrupted. */
 const withLiveStatus = (store: StoreLayout, record: RunRecord) =>

@@ -2,6 +2,8 @@
  * The run store's directory layout (README.md, "The run store"):
  *
  *   <root>/secret.key                                   store secret (mode 0600)
+ *   <root>/privacy-ledger.json                          store-wide spend per private dataset, budgets
+ *   <root>/privacy-ledger.lock                          held while it is updated
  *   <root>/cache/<stage-key>/manifest.json + outputs     finished stage executions
  *   <root>/runs/<run-id>/run.json                        pipeline, scale, settings, status
  *   <root>/runs/<run-id>/ledger.parquet                  privacy ledger
@@ -14,6 +16,8 @@ import { join, resolve } from "node:path"
 export interface StoreLayout {
   readonly root: string
   readonly secret: string
+  readonly privacyLedger: string
+  readonly privacyLedgerLock: string
   readonly cacheDir: string
   readonly runsDir: string
   readonly cacheEntry: (key: string) => string
@@ -33,6 +37,8 @@ export const layout = (root: string): StoreLayout => {
   return {
     root: r,
     secret: join(r, "secret.key"),
+    privacyLedger: join(r, "privacy-ledger.json"),
+    privacyLedgerLock: join(r, "privacy-ledger.lock"),
     cacheDir: join(r, "cache"),
     runsDir: join(r, "runs"),
     cacheEntry: (key) => join(r, "cache", key),

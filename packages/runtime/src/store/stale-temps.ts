@@ -2,9 +2,9 @@
  * Leftovers of killed processes. Every write into the store goes through a temporary
  * name, `.tmp-<name>-<pid>-<hex>` (atomic.ts), renamed into place when complete; a
  * process killed mid-write leaves its temporary file or directory behind (a stage's
- * half-written outputs in cache/, a checkpoint, run.json, the ledger). When a run
+ * half-written outputs in cache/, a checkpoint, run.json, a ledger). When a run
  * starts or resumes, once it holds its run lock, it removes every such temporary in
- * the store (cache/, each run directory and each stage's checkpoints) whose writer is
+ * the store (its root, cache/, each run directory and each stage's checkpoints) whose writer is
  * gone. A writer is alive when its pid is a live process on this host, or when a run
  * lock in the store names that pid on another host (a store on a shared file system):
  * those temporaries are kept, since a live writer may still rename them.
@@ -44,7 +44,8 @@ const remoteLockPids = async (store: StoreLayout, runs: ReadonlyArray<string>): 
 export const removeStaleTemps = async (store: StoreLayout): Promise<Array<string>> => {
   const runs = await list(store.runsDir)
   const remote = await remoteLockPids(store, runs)
-  const dirs = [store.cacheDir]
+  // The root holds the store's privacy ledger (and the secret while it is created).
+  const dirs = [store.root, store.cacheDir]
   for (const run of runs) {
     dirs.push(store.runDir(run))
     for (const node of await list(join(store.runDir(run), "stages"))) dirs.push(store.checkpointsDir(run, node))

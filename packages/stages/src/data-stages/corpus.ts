@@ -23,6 +23,7 @@
  * as a manual override. The npm corpus is keyed by the stage version.
  */
 import { statSync } from "node:fs"
+import { basename } from "node:path"
 import { Effect, Schema, Stream } from "effect"
 import { Artifact, Progress, Stage } from "@dpipe/dsl"
 import { messagesToDocuments } from "@dpipe/data/corpus"
@@ -59,7 +60,13 @@ export const CorpusConfig = Schema.Struct({
   /** Stop after this many documents (for quick runs). */
   maxDocuments: Schema.optionalKey(positiveInt),
   /** Any string; change it when the input file's content changes, to invalidate the cache. */
-  revision: Schema.optionalKey(Schema.String)
+  revision: Schema.optionalKey(Schema.String),
+  /**
+   * Your name for this private dataset, under which the store's privacy ledger counts
+   * every run's spend on it (`pnpm pipeline budget`). Default: "spamassassin-ham" (or
+   * "spamassassin:<groups>"), or the file or folder name.
+   */
+  dataset: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty()))
 }).check(
   Schema.makeFilter((c) => {
     if (c.source === "parquet") {
@@ -155,12 +162,32 @@ const report = (source: string, stats: LoadStats, truncated: boolean): CorpusRep
   truncated
 })
 
+/**
+ * The private dataset a config reads (docs/privacy.md, D1): its name, and its identity
+ * without subsetting options (maxDocuments: a subset spends on the whole corpus) or the
+ * path (the runtime adds the contents of the file or folder, so a moved copy of the same
+ * file is the same dataset).
+ */
+export const corpusDataset = (c: CorpusConfig): { readonly name: string; readonly identity: unknown } => {
+  if (c.source === "spamassassin") {
+    const groups = [...(c.groups ?? HAM_GROUPS)].sort()
+    const isHam = c.groups === undefined || groups.join(",") === [...HAM_GROUPS].sort().join(",")
+    return { name: c.dataset ?? (isHam ? "spamassassin-ham" : `spamassassin:${groups.join(",")}`), identity: { source: "spamassassin", groups } }
+  }
+  const path = c.path ?? ""
+  return {
+    name: c.dataset ?? (basename(path) || path),
+    identity: { source: c.source, textColumn: c.textColumn ?? "text", userColumn: c.userColumn ?? null, idColumn: c.idColumn ?? null, users: c.users ?? "file", extension: c.extension ?? ".txt" }
+  }
+}
+
 export const corpus = Stage.make({
   name: "corpus",
   version: "1",
   description: "Loads the private corpus (SpamAssassin mail, JSONL or a folder of .txt files) into a documents table.",
   config: CorpusConfig,
   sources: (config) => (config.source === "jsonl" || config.source === "txt-folder") && config.path !== undefined ? [config.path] : [],
+  dataset: corpusDataset,
   outputs: {
     documents: Artifact.table(Documents, { label: "private", description: "doc_id, pseudonymous user_id, text, UTF-8 bytes" }),
     report: Artifact.json("corpus-report", CorpusReport, { label: "private", description: "load counts (aggregates of private data, not released)" })
