@@ -12,7 +12,7 @@ import { composed, poissonSampledGaussian, selfComposed, type DpEvent } from "@d
 import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
-import { cli, repoRoot, tempStore } from "./helpers.ts"
+import { cli, repoRoot, startCli, tempStore } from "./helpers.ts"
 import toy from "./pipelines-budget/dataset-toy.ts"
 
 const DELTA = 1e-5
@@ -90,6 +90,27 @@ describe("store-wide privacy ledger", () => {
     expect(byName.get("news")!.epsilon).toBeCloseTo(pld(composed([steps200(1.0), steps200(1.0)])), 9)
     expect(byName.get("news")!.runs.map((r) => r.runId).sort()).toEqual(["other", "other-2"])
   }, 240_000)
+
+  it("two runs started at once, each within the budget alone but not together: one runs, the other is refused", async () => {
+    const store = tempStore()
+    const one = pld(steps200(1.0))
+    const two = pld(composed([steps200(1.0), steps200(1.0)]))
+    const allowed = (one + two) / 2
+    expect((await cli(["budget", "set", "mail", "--epsilon", String(allowed), "--delta", String(DELTA), "--store", store], env)).code).toBe(0)
+    // Both hold for 4 s before spending, so both have checked the budget before either records.
+    const start = (id: string, seed: number) => startCli(["run", "dataset-toy", "--store", store, "--run-id", id, "--set", `dp.seed=${seed}`, "--set", "dp.holdMs=4000", "--json"], env).done
+    const [a, b] = await Promise.all([start("a", 1), start("b", 2)])
+    const codes = [a.code, b.code].sort()
+    expect(codes[0], a.stderr + b.stderr).toBe(0)
+    expect(codes[1]).not.toBe(0)
+    const refused = a.code === 0 ? b : a
+    expect(refused.stderr).toMatch(/over the allowed/)
+    const mail = (await budget(store)).datasets.find((d) => d.name === "mail")!
+    expect(mail.epsilon).toBeCloseTo(one, 9)
+    expect(mail.epsilon).toBeLessThanOrEqual(allowed)
+    expect(mail.runs.length).toBe(1)
+    expect((mail as { reservedBy?: ReadonlyArray<string> }).reservedBy).toEqual([]) // released when the run ended
+  }, 120_000)
 
   it("a mechanism whose spend nobody predicted stops before the step that would cross its dataset's budget", async () => {
     const store = tempStore()

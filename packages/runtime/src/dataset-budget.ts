@@ -16,6 +16,9 @@
  *   events its mechanisms predict (a mechanism whose output is cached spends nothing; a
  *   mechanism about to run replaces the entries of its own stage key, which a resume or
  *   a recomputation re-records with the same noise) against the dataset's budget.
+ * - Reservation: `run` makes that check and records its predicted spend as reserved in
+ *   one step under the ledger's lock, and removes the reservation when the run ends, so
+ *   runs started at once see each other's predicted spend.
  */
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
@@ -26,7 +29,7 @@ import { formatDelta } from "./privacy.ts"
 import { sourceHashes } from "./sources.ts"
 import { StoreError, messageOf } from "./errors.ts"
 import type { StoreLayout } from "./store/layout.ts"
-import { type DatasetBudget, type StoreLedger, type StoreLedgerEntry, readStoreLedger, updateStoreLedger, upsertStoreEntries } from "./store/privacy-ledger-file.ts"
+import { type DatasetBudget, type StoreLedger, type StoreLedgerEntry, decideStoreLedger, readStoreLedger, updateStoreLedger, upsertStoreEntries } from "./store/privacy-ledger-file.ts"
 
 /** A private dataset a plan reads, with its source hash. */
 export interface PlanDataset {
@@ -88,17 +91,30 @@ export interface DatasetForecast {
   /** Epsilon of the recorded events and the predicted ones, composed. */
   readonly total: number
   readonly budget: DatasetBudget | undefined
+  /** Runs in progress whose reserved (predicted) spend is counted in `total`. */
+  readonly reservedBy: ReadonlyArray<string>
 }
 
+type PlanKeys = ReadonlyMap<string, { readonly key: string | undefined; readonly status: string }>
+
+/** The mechanism nodes of a plan that spend on some private dataset. */
+const spendingMechanisms = (plan: Plan.Plan) => plan.nodes.filter((n) => n.isMechanism && n.spendsOn.length > 0)
+
 /** What a planned run would bring each private dataset it touches to. */
-export const forecastDatasets = (plan: Plan.Plan, store: StoreLayout) =>
+export const forecastDatasets = (plan: Plan.Plan, store: StoreLayout, runId?: string) =>
   Effect.gen(function* () {
-    const policy = plan.pipeline.privacy
-    const mechanisms = plan.nodes.filter((n) => n.isMechanism && n.spendsOn.length > 0)
-    if (policy === undefined || mechanisms.length === 0) return [] as Array<DatasetForecast>
+    if (plan.pipeline.privacy === undefined || spendingMechanisms(plan).length === 0) return [] as Array<DatasetForecast>
     const datasets = yield* planDatasets(plan)
     const ledger = yield* readStoreLedger(store)
     const keys = yield* planKeys(plan, store)
+    return yield* forecastFrom(plan, ledger, datasets, keys, runId)
+  })
+
+const forecastFrom = (plan: Plan.Plan, ledger: StoreLedger, datasets: ReadonlyMap<string, PlanDataset>, keys: PlanKeys, runId: string | undefined) =>
+  Effect.gen(function* () {
+    const policy = plan.pipeline.privacy
+    const mechanisms = spendingMechanisms(plan)
+    if (policy === undefined || mechanisms.length === 0) return [] as Array<DatasetForecast>
     const forecasts: Array<DatasetForecast> = []
     for (const ds of datasets.values()) {
       const spenders = mechanisms.filter((n) => n.spendsOn.includes(ds.origin))
@@ -106,7 +122,10 @@ export const forecastDatasets = (plan: Plan.Plan, store: StoreLayout) =>
       const running = spenders.filter((n) => keys.get(n.id)?.status !== "cached")
       const superseded = new Set(running.map((n) => keys.get(n.id)?.key).filter((k): k is string => k !== undefined))
       const recorded = ledger.entries.filter((e) => e.dataset === ds.hash)
-      const kept = recorded.filter((e) => !superseded.has(e.stageKey))
+      const spentEntries = recorded.filter((e) => e.reserved !== true)
+      // This run's own reservation (a resume) is replaced; other runs' reservations count.
+      const kept = recorded.filter((e) => (e.reserved === true ? e.runId !== runId : !superseded.has(e.stageKey)))
+      const reservedBy = [...new Set(recorded.filter((e) => e.reserved === true && e.runId !== runId).map((e) => e.runId))]
       const predictedEvents = running.flatMap((n) => n.predictedEvents)
       const budget = budgetOf(ledger, ds)
       const delta = budget?.delta ?? Pipeline.budgetAt(policy, plan.scale).delta
@@ -119,10 +138,11 @@ export const forecastDatasets = (plan: Plan.Plan, store: StoreLayout) =>
         dataset: ds,
         accountant: policy.accountants[0].name,
         delta,
-        spent: yield* eps(recorded.map((e) => e.event)),
+        spent: yield* eps(spentEntries.map((e) => e.event)),
         predicted: yield* eps(predictedEvents),
         total: yield* eps([...kept.map((e) => e.event), ...predictedEvents]),
-        budget
+        budget,
+        reservedBy
       })
     }
     return forecasts
@@ -141,20 +161,77 @@ export const describeForecast = (f: DatasetForecast): string =>
 export const checkDatasetBudgets = (plan: Plan.Plan, store: StoreLayout) =>
   Effect.gen(function* () {
     const forecasts = yield* forecastDatasets(plan, store)
+    const refusal = refusalOf(plan, forecasts)
+    if (refusal !== undefined) return yield* refusal
+    return forecasts
+  })
+
+/**
+ * `run`'s check: the same forecast, made under the store ledger's lock against what is
+ * recorded and reserved at that moment; when it passes, this run's predicted spend is
+ * reserved in the same step (docs/privacy.md, D2). Nothing is written when it fails.
+ */
+export const reserveDatasetSpend = (plan: Plan.Plan, store: StoreLayout, runId: string) =>
+  Effect.gen(function* () {
+    const mechanisms = spendingMechanisms(plan)
+    const delta = planDelta(plan)
+    if (delta === undefined || mechanisms.length === 0) return [] as Array<DatasetForecast>
+    const datasets = yield* planDatasets(plan)
+    const keys = yield* planKeys(plan, store)
+    type Decision = { readonly refusal: PlanError | undefined; readonly forecasts: ReadonlyArray<DatasetForecast> }
+    const decided = yield* decideStoreLedger<Decision>(store, (ledger) =>
+      forecastFrom(plan, ledger, datasets, keys, runId).pipe(
+        Effect.map((forecasts) => {
+          const refusal = refusalOf(plan, forecasts)
+          if (refusal !== undefined) return { next: undefined, result: { refusal, forecasts } }
+          const now = new Date().toISOString()
+          const reservations: Array<StoreLedgerEntry> = mechanisms
+            .filter((n) => keys.get(n.id)?.status !== "cached")
+            .flatMap((n) =>
+              n.spendsOn.flatMap((o) => datasets.get(o) ?? []).flatMap((ds) =>
+                n.predictedEvents.map((event, i) => ({
+                  dataset: ds.hash, runId, node: n.id, stageKey: keys.get(n.id)?.key ?? "", id: `reserved:${i}`, event, steps: 0, delta, recordedAt: now, reserved: true
+                }))
+              )
+            )
+          const others = ledger.entries.filter((e) => !(e.reserved === true && e.runId === runId))
+          const next = reservations.length > 0 || others.length !== ledger.entries.length ? { ...ledger, entries: [...others, ...reservations] } : undefined
+          return { next, result: { refusal: undefined, forecasts } }
+        }),
+        Effect.catch((e: PlanError) => Effect.succeed({ next: undefined, result: { refusal: e, forecasts: [] as Array<DatasetForecast> } }))
+      )
+    )
+    if (decided.refusal !== undefined) return yield* decided.refusal
+    return decided.forecasts
+  })
+
+/** Removes a run's reservations (its end, whatever the outcome: what it spent is recorded). */
+export const releaseReservations = (store: StoreLayout, runId: string) =>
+  Effect.gen(function* () {
+    const ledger = yield* readStoreLedger(store)
+    if (!ledger.entries.some((e) => e.reserved === true && e.runId === runId)) return
+    yield* updateStoreLedger(store, (l) => ({ ...l, entries: l.entries.filter((e) => !(e.reserved === true && e.runId === runId)) }))
+  })
+
+const refusalOf = (plan: Plan.Plan, forecasts: ReadonlyArray<DatasetForecast>): PlanError | undefined => {
+  {
     const over = forecasts.filter((f) => overBudget(f.total, f.budget))
     if (over.length > 0) {
-      return yield* new PlanError({
+      return new PlanError({
         reason: "budget",
         message:
           `Pipeline ${plan.pipeline.name} would push ${over.map((f) => `dataset ${f.dataset.name}`).join(", ")} past its budget: ` +
           over.map((f) => `${f.dataset.name} (${f.dataset.hash.slice(0, 12)}) has spent epsilon ${f.spent.toFixed(4)} in earlier runs, this run would spend ${f.predicted.toFixed(4)}, ` +
-            `together ${f.total.toFixed(4)} at delta ${formatDelta(f.delta)} (by ${f.accountant}), over the allowed ${f.budget!.epsilon}`).join("; ") +
+            `together ${f.total.toFixed(4)} at delta ${formatDelta(f.delta)} (by ${f.accountant})` +
+            (f.reservedBy.length > 0 ? ` counting the predicted spend of run${f.reservedBy.length > 1 ? "s" : ""} in progress ${f.reservedBy.join(", ")}` : "") +
+            `, over the allowed ${f.budget!.epsilon}`).join("; ") +
           `. Nothing was written. Raise the noise multiplier, lower the steps or the sampling rate, or, if the data's owner agrees, raise the dataset's budget with ` +
           `\`pnpm pipeline budget set ${over[0]!.dataset.name} --epsilon E --delta ${formatDelta(over[0]!.delta)}\` (see \`pnpm pipeline budget\`).`
       })
     }
-    return forecasts
-  })
+    return undefined
+  }
+}
 
 /** Records a mechanism's ledger entry against every dataset it spends on (atomically, under the lock). */
 export const recordDatasetSpend = (store: StoreLayout, datasets: ReadonlyArray<PlanDataset>, runId: string, delta: number, entry: LedgerEntry) => {
@@ -181,14 +258,16 @@ export const recordDatasetSpend = (store: StoreLayout, datasets: ReadonlyArray<P
  * For a mechanism's per-step guard: the datasets whose budget `event` (replacing the
  * entry `id` of `stageKey`) would cross, with their epsilon.
  */
-export const datasetsCrossed = (store: StoreLayout, accountants: Accountants, datasets: ReadonlyArray<PlanDataset>, stageKey: string, id: string, event: unknown) =>
+export const datasetsCrossed = (store: StoreLayout, accountants: Accountants, datasets: ReadonlyArray<PlanDataset>, runId: string, stageKey: string, id: string, event: unknown) =>
   Effect.gen(function* () {
     const ledger = yield* readStoreLedger(store)
     const crossed: Array<{ readonly dataset: PlanDataset; readonly epsilon: number; readonly budget: DatasetBudget }> = []
     for (const ds of datasets) {
       const budget = budgetOf(ledger, ds)
       if (budget === undefined) continue
-      const events = [...ledger.entries.filter((e) => e.dataset === ds.hash && !(e.stageKey === stageKey && e.id === id)).map((e) => e.event), event]
+      // Other runs' reservations count; this run's own reservation is what `event` replaces.
+      const others = ledger.entries.filter((e) => e.dataset === ds.hash && (e.reserved === true ? e.runId !== runId : !(e.stageKey === stageKey && e.id === id)))
+      const events = [...others.map((e) => e.event), event]
       const { primary } = yield* composeEpsilon(accountants, events, budget.delta)
       if (overBudget(primary, budget)) crossed.push({ dataset: ds, epsilon: primary, budget })
     }
@@ -204,6 +283,8 @@ export interface DatasetSummary {
   readonly delta: number | null
   readonly budgetEpsilon: number | null
   readonly runs: ReadonlyArray<{ readonly runId: string; readonly stages: ReadonlyArray<string>; readonly steps: number }>
+  /** Runs in progress that have reserved spend on it (not counted in epsilon). */
+  readonly reservedBy: ReadonlyArray<string>
 }
 
 /** Every dataset of the store with its composed epsilon (by each accountant) and budget. */
@@ -212,7 +293,8 @@ export const summarizeDatasets = (store: StoreLayout, accountants: Accountants) 
     const ledger = yield* readStoreLedger(store)
     const out: Array<DatasetSummary> = []
     for (const [hash, ds] of Object.entries(ledger.datasets)) {
-      const entries = ledger.entries.filter((e) => e.dataset === hash)
+      const all = ledger.entries.filter((e) => e.dataset === hash)
+      const entries = all.filter((e) => e.reserved !== true)
       const budget = budgetOf(ledger, { hash, name: ds.name })
       const delta = budget?.delta ?? (entries.length > 0 ? Math.min(...entries.map((e) => e.delta)) : undefined)
       const eps = delta === undefined ? { epsilon: {} as Record<string, number>, primary: 0 } : yield* composeEpsilon(accountants, entries.map((e) => e.event), delta)
@@ -230,13 +312,14 @@ export const summarizeDatasets = (store: StoreLayout, accountants: Accountants) 
         epsilonRdp: eps.epsilon["rdp"] ?? null,
         delta: delta ?? null,
         budgetEpsilon: budget?.epsilon ?? null,
-        runs: [...runs].map(([runId, r]) => ({ runId, stages: [...r.stages].sort(), steps: r.steps }))
+        runs: [...runs].map(([runId, r]) => ({ runId, stages: [...r.stages].sort(), steps: r.steps })),
+        reservedBy: [...new Set(all.filter((e) => e.reserved === true).map((e) => e.runId))]
       })
     }
     // Budgets declared for datasets no run has touched yet.
     const seen = new Set(out.flatMap((d) => [d.name, d.sourceHash ?? ""]))
     for (const [key, b] of Object.entries(ledger.budgets)) {
-      if (!seen.has(key)) out.push({ name: key, sourceHash: null, epsilon: 0, epsilonRdp: null, delta: b.delta, budgetEpsilon: b.epsilon, runs: [] })
+      if (!seen.has(key)) out.push({ name: key, sourceHash: null, epsilon: 0, epsilonRdp: null, delta: b.delta, budgetEpsilon: b.epsilon, runs: [], reservedBy: [] })
     }
     return out
   })

@@ -21,7 +21,7 @@ import { readInput, writeOutput } from "./codecs/artifacts.ts"
 import { hashFile } from "./codecs/hash.ts"
 import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull, messageOf } from "./errors.ts"
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
-import { checkDatasetBudgets, datasetsCrossed, planDatasets, planDelta, recordDatasetSpend, type PlanDataset } from "./dataset-budget.ts"
+import { datasetsCrossed, planDatasets, planDelta, recordDatasetSpend, releaseReservations, reserveDatasetSpend, type PlanDataset } from "./dataset-budget.ts"
 import { combineReporters, type Reporter } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { eventsFile, eventsFileReporter } from "./progress/events-file.ts"
@@ -108,8 +108,9 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   yield* checkPreflight(plan)
   yield* checkBudget(plan)
   // ... and one that would push a private dataset past its store-wide budget
-  // (docs/privacy.md, D2), counting what earlier runs spent on it.
-  yield* checkDatasetBudgets(plan, store)
+  // (docs/privacy.md, D2), counting what earlier runs spent on it and what runs in
+  // progress reserved; when it passes, this run's predicted spend is reserved until it ends.
+  yield* reserveDatasetSpend(plan, store, runId)
   const datasets = yield* planDatasets(plan)
   // The code of every stage is fingerprinted before anything runs (once per process).
   const codes = yield* planFingerprints(plan)
@@ -132,7 +133,8 @@ export const executeRun = Effect.fn("executeRun")(function* (options: ExecuteOpt
   return yield* runLocked({ ...options, reporter: reporter2 }, codes, datasets).pipe(
     // A full disk anywhere (the run record, the ledger, a published file) is named as such.
     Effect.mapError((e) => (e._tag !== "DiskFull" && isDiskFull(e) ? diskFull(store.root, runId, e.message) : e)),
-    Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId))))
+    Effect.ensuring(Effect.promise(() => releaseLock(store.lockFile(runId)))),
+    Effect.ensuring(Effect.ignore(releaseReservations(store, runId)))
   )
 })
 
@@ -306,7 +308,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
                   const spendsOn = node.spendsOn.flatMap((o) => datasets.get(o) ?? [])
                   const crossed = graph.privacy === undefined || spendsOn.length === 0
                     ? []
-                    : yield* datasetsCrossed(store, graph.privacy.accountants, spendsOn, key, entry.id, entry.event).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+                    : yield* datasetsCrossed(store, graph.privacy.accountants, spendsOn, runId, key, entry.id, entry.event).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
                   return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) && crossed.length === 0 }
                 })
             }

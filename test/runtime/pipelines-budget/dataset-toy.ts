@@ -29,12 +29,15 @@ const toyGaussian = Stage.make({
   name: "toy-gaussian",
   version: "1",
   config: Schema.Struct({ q: Schema.Number, sigma: Schema.Number, steps: Schema.Int, seed: Schema.Int, announce: Schema.Boolean }),
+  /** Milliseconds to wait before spending (lets a test start two runs that overlap). */
+  perf: Schema.Struct({ holdMs: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))) }),
   inputs: { rows: Artifact.json("toy-rows", Rows) },
   outputs: { release: Artifact.json("toy-release", Schema.Struct({ steps: Schema.Number, value: Schema.Number })) },
   mechanism: { predict: (c) => (c.announce ? [event(c, c.steps)] : []) },
-  run: ({ config, inputs, stageKey, secretKey }) =>
+  run: ({ config, perf, inputs, stageKey, secretKey }) =>
     Effect.gen(function* () {
       const ledger = yield* PrivacyLedger
+      if (perf.holdMs > 0) yield* Effect.sleep(perf.holdMs)
       const id = `${stageKey}/toy`
       // The most steps the budgets allow, by bisection as the training stage does.
       let steps = config.steps

@@ -32,7 +32,13 @@ export const StoreLedgerEntry = Schema.Struct({
   steps: Schema.Number,
   /** The delta of the run's pipeline budget when it was recorded (for display). */
   delta: Schema.Number,
-  recordedAt: Schema.String
+  recordedAt: Schema.String,
+  /**
+   * A reservation: the spend a running mechanism predicts, recorded when its run starts
+   * (under the lock, with the budget check) and removed when the run ends, so that runs
+   * started at once cannot together cross a budget each would fit alone (D2).
+   */
+  reserved: Schema.optional(Schema.Boolean)
 })
 export type StoreLedgerEntry = typeof StoreLedgerEntry.Type
 
@@ -107,14 +113,24 @@ const withLock = async <A>(store: StoreLayout, f: () => Promise<A>): Promise<A> 
 
 /** Reads, changes and writes the store ledger atomically under its lock; returns the new ledger. */
 export const updateStoreLedger = (store: StoreLayout, change: (ledger: StoreLedger) => StoreLedger) =>
+  decideStoreLedger(store, (l) => Effect.succeed({ next: change(l), result: undefined })).pipe(Effect.flatMap(() => readStoreLedger(store)))
+
+/**
+ * Under the lock: reads the ledger, lets `decide` compute a result and, if it returns
+ * one, the next ledger, which is written atomically before the lock is released. A
+ * check and the write it leads to are one step for every other process.
+ */
+export const decideStoreLedger = <A>(store: StoreLayout, decide: (ledger: StoreLedger) => Effect.Effect<{ readonly next: StoreLedger | undefined; readonly result: A }>) =>
   Effect.tryPromise({
     try: () => {
       const next = chain.then(() =>
         withLock(store, async () => {
           const current = await Effect.runPromise(readStoreLedger(store))
-          const updated = change(current)
-          await writeFileAtomic(store.privacyLedger, JSON.stringify(Schema.encodeSync(StoreLedger)(updated), null, 2) + "\n")
-          return updated
+          const decided = await Effect.runPromise(decide(current))
+          if (decided.next !== undefined) {
+            await writeFileAtomic(store.privacyLedger, JSON.stringify(Schema.encodeSync(StoreLedger)(decided.next), null, 2) + "\n")
+          }
+          return decided.result
         })
       )
       chain = next.catch(() => undefined)
