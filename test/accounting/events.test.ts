@@ -37,7 +37,7 @@ describe("DP events", () => {
   })
 
   it("round-trips through the ledger's JSON and refuses malformed events", () => {
-    const e = composed([selfComposed(truncatedPoissonSampledGaussian({ datasetSize: 100, batchCap: 5, samplingRate: 0.02, noiseMultiplier: 0.9 }), 4), gaussian(2, "replace_one")])
+    const e = composed([selfComposed(truncatedPoissonSampledGaussian({ datasetSize: 100, batchCap: 5, samplingRate: 0.02, noiseMultiplier: 0.9 }), 4), gaussian(2, "replace_one"), selfComposed(poissonSampledGaussian(0.01, 1.1), 50)])
     const json = Schema.encodeSync(DpEventFromJson)(e)
     expect(Schema.decodeUnknownSync(DpEventFromJson)(json)).toEqual(e)
     expect(() => Schema.decodeUnknownSync(DpEvent)({ _tag: "PoissonSampledGaussianEvent", samplingRate: 1.5, noiseMultiplier: 1, neighbouring: "add_remove" })).toThrow()

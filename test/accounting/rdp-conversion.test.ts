@@ -68,6 +68,11 @@ describe("deltaFromRdp", () => {
     // below alpha 1.01 only the KL bound applies
     expect(deltaFromRdp([1.005], [0.5], 2).delta).toBeCloseTo(Math.sqrt(-Math.expm1(-0.5)), 12)
     expect(deltaFromRdp([1.01], [0.5], 2).delta).toBeCloseTo(Math.sqrt(-Math.expm1(-0.5)), 12)
+    // even where the improved formula would be far smaller (epsilon 1000), as dp_accounting does
+    expect(Math.exp(improvedLogDelta(1.005, 0.5, 1000))).toBeLessThan(0.01)
+    expect(deltaFromRdp([1.005], [0.5], 1000).delta).toBeCloseTo(Math.sqrt(-Math.expm1(-0.5)), 12)
+    expect(deltaFromRdp([1.01], [0.5], 1000).delta).toBeCloseTo(Math.sqrt(-Math.expm1(-0.5)), 12)
+    expect(deltaFromRdp([1.02], [0.5], 1000).delta).toBeCloseTo(Math.exp(improvedLogDelta(1.02, 0.5, 1000)), 14)
   })
 
   it("skips unusable orders, reports the first order when nothing applies, keeps the first of ties", () => {
@@ -77,5 +82,9 @@ describe("deltaFromRdp", () => {
     expect(deltaFromRdp([2, 3], [0, 0], 1)).toEqual({ delta: 0, order: 2 })
     // classic: order 1 is unusable, so the order reported is the one that applied
     expect(deltaFromRdp([2, 1], [5, 5], 1, "classic")).toEqual({ delta: 1, order: 2 })
+    // classic: a negative RDP value is skipped (the classic formula would accept it)
+    expect(deltaFromRdp([2, 3], [-1, 1], 1, "classic")).toEqual({ delta: 1, order: 3 })
+    // order 1 itself is usable: the KL bound applies there
+    expect(deltaFromRdp([1], [0.5], 2).delta).toBeCloseTo(Math.sqrt(-Math.expm1(-0.5)), 12)
   })
 })
