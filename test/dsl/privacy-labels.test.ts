@@ -1,7 +1,7 @@
 /** Privacy labels: their order public < dp < private, propagation and the public-only rule (docs/privacy.md, P6 and P9). */
 import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
-import { joinLabels, PrivacyLabel, propagate, satisfies } from "@dpipe/dsl/privacy"
+import { joinLabels, PrivacyLabel, propagate, satisfies, unionProvenance } from "@dpipe/dsl/privacy"
 
 describe("privacy labels", () => {
   it("decode exactly public, dp and private", () => {
@@ -25,5 +25,10 @@ describe("privacy labels", () => {
     expect(satisfies("private", "public")).toBe(false)
     expect(satisfies("private", "dp")).toBe(false)
     expect(satisfies("dp", "private")).toBe(true)
+  })
+
+  it("provenance is the sorted union of the inputs' datasets (a canonical order for the ledger)", () => {
+    expect(unionProvenance([["pack", "corpus"], ["corpus"], []])).toEqual(["corpus", "pack"])
+    expect(unionProvenance([])).toEqual([])
   })
 })
