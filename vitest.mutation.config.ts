@@ -30,7 +30,9 @@ export default defineConfig({
       "test/accounting/rdp-conversion.test.ts",
       "test/accounting/events.test.ts",
       "test/dsl/**/*.test.ts",
-      "test/runtime/ledger.test.ts"
+      "test/runtime/ledger.test.ts",
+      "test/runtime/privacy-spend.test.ts",
+      "test/stages/training-stages/step-event.test.ts"
     ],
     testTimeout: 300_000,
     hookTimeout: 120_000,

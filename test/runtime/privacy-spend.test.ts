@@ -11,15 +11,16 @@ import type { Accountant, PipelineGraph } from "@dpipe/dsl"
 import { accountEvents, checkBudget, checkPreflight, formatDelta, predictSpend } from "@dpipe/runtime/privacy"
 
 const Toy = Schema.Struct({ eps: Schema.Number })
+/** Sums the events' epsilons; like the PLD accountant, it has nothing to compose for no events and refuses. */
 const sum: Accountant = {
   name: "sum",
-  epsilon: (events) => Effect.try({ try: () => events.reduce<number>((a, e) => a + Schema.decodeUnknownSync(Toy)(e).eps, 0), catch: (e) => new AccountingFailed({ message: String(e) }) })
+  epsilon: (events) => events.length === 0 ? Effect.fail(new AccountingFailed({ message: "nothing to compose" })) : Effect.try({ try: () => events.reduce<number>((a, e) => a + Schema.decodeUnknownSync(Toy)(e).eps, 0), catch: (e) => new AccountingFailed({ message: String(e) }) })
 }
-/** A secondary accountant that applies only to events under 1 (like RDP, which has no truncated Poisson). */
+/** A secondary accountant that applies only to events under 1 (like RDP, which has no truncated Poisson), and refuses an empty list. */
 const small: Accountant = {
   name: "small",
   epsilon: (events) =>
-    events.every((e) => Schema.decodeUnknownSync(Toy)(e).eps < 1)
+    events.length > 0 && events.every((e) => Schema.decodeUnknownSync(Toy)(e).eps < 1)
       ? Effect.succeed(events.length * 100)
       : Effect.fail(new AccountingFailed({ message: "does not apply" }))
 }
@@ -50,7 +51,8 @@ describe("plan spend and budget", () => {
     const spend = await Effect.runPromise(predictSpend(planOf(graph([0.5, 0.75]))))
     expect(spend).toEqual({ delta: 1e-6, budgetEpsilon: 3, epsilon: { sum: 1.25, small: 200 }, primary: 1.25 })
     const without = await Effect.runPromise(predictSpend(planOf(graph([0.5, 2]))))
-    expect(without!.epsilon).toEqual({ sum: 2.5 })
+    expect(without!.epsilon).toStrictEqual({ sum: 2.5 })
+    expect(Object.keys(without!.epsilon)).toEqual(["sum"])
     expect(without!.primary).toBe(2.5)
   })
 
@@ -63,6 +65,8 @@ describe("plan spend and budget", () => {
 
   it("passes a spend exactly at the budget and refuses one above it, with the figures and the fix", async () => {
     expect((await Effect.runPromise(checkBudget(planOf(graph([1, 2])))))!.primary).toBe(3)
+    // within the relative slack of 1e-9 for rounding, inclusive
+    expect((await Effect.runPromise(checkBudget(planOf(graph([3 * (1 + 1e-9)])))))!.primary).toBe(3 * (1 + 1e-9))
     const exit = await Effect.runPromiseExit(checkBudget(planOf(graph([1, 2.01]))))
     expect(Exit.isFailure(exit)).toBe(true)
     const text = String(Exit.isFailure(exit) ? exit.cause : "")
