@@ -16,7 +16,7 @@
  * of earlier resumes passes its share of kills to the next one.
  */
 import { describe, expect, it } from "vitest"
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { layout, readLedger } from "@dpipe/runtime"
 import { artifactDigests, repoRoot, startCli, tempStore } from "../runtime/helpers.ts"
@@ -133,8 +133,11 @@ describe("vaultgemma-1b at the micro scale, killed at 20 random points", () => {
       let left = quota.get(node)! + carried
       carried = 0
       while (left > 0) {
-        if (kills > 0 && ["done", "cached"].includes(runRecord(store, "crash").nodes[node]?.status ?? "")) {
-          carried = left // finished meanwhile: the next stage takes its kills
+        // Finished meanwhile (its status says so, or its cache entry was completed just
+        // before a kill landed, ahead of the run record): the next stage takes its kills.
+        const finished = ["done", "cached"].includes(runRecord(store, "crash").nodes[node]?.status ?? "") || existsSync(join(store, "cache", keys[node]!, "manifest.json"))
+        if (kills > 0 && finished) {
+          carried = left
           break
         }
         const args = kills === 0 ? ["run", "vaultgemma-1b", "--scale", "micro", "--run-id", "crash", "--store", store, "--json", ...settings] : ["resume", "crash", "--store", store, "--json"]

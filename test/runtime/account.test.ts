@@ -15,9 +15,13 @@ describe("pipeline account", () => {
     expect(out.rdp.epsilon).toBeGreaterThanOrEqual(7.3291)
     expect(out.rdp.epsilon).toBeLessThan(7.34)
     expect(typeof out.rdp.order).toBe("number")
-    // PLD is tighter than RDP and equals the accountant's value for the same event.
+    // PLD is tighter than RDP and equals the accountant's value for the same event, up to
+    // the last bits: in one full-suite run the CLI's process and the test's differed by
+    // 3.6e-11 (5e-12 relative), which the accountant's rounding analysis allows (it assumes
+    // each exp, log and pow within an ulp, not the same ulp in every process).
     expect(out.pld.epsilon).toBeLessThan(out.rdp.epsilon)
-    expect(out.pld.epsilon).toBeCloseTo(Result.getOrThrow(pldEpsilon(selfComposed(poissonSampledGaussian(0.04, 1.5), 2250), 1e-5)).epsilon, 12)
+    const inProcess = Result.getOrThrow(pldEpsilon(selfComposed(poissonSampledGaussian(0.04, 1.5), 2250), 1e-5)).epsilon
+    expect(Math.abs(out.pld.epsilon / inProcess - 1)).toBeLessThan(1e-9)
   })
 
   it("calibrates sigma for a target epsilon; a truncated event omits RDP", async () => {
