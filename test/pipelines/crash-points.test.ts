@@ -135,8 +135,8 @@ describe("vaultgemma-1b at the micro scale, killed at 20 random points", () => {
       while (left > 0) {
         // Finished meanwhile (its status says so, or its cache entry was completed just
         // before a kill landed, ahead of the run record): the next stage takes its kills.
-        const finished = ["done", "cached"].includes(runRecord(store, "crash").nodes[node]?.status ?? "") || existsSync(join(store, "cache", keys[node]!, "manifest.json"))
-        if (kills > 0 && finished) {
+        const finished = () => ["done", "cached"].includes(runRecord(store, "crash").nodes[node]?.status ?? "") || existsSync(join(store, "cache", keys[node]!, "manifest.json"))
+        if (kills > 0 && finished()) {
           carried = left
           break
         }

@@ -120,13 +120,13 @@ describe("pipeline ui in headless Chromium", () => {
       { DPIPE_PIPELINES: join(repoRoot, "pipelines") }
     )
     children.push(run.child)
-    await page.waitForSelector('tr[data-run="ui-micro"]', { timeout: 30_000 })
+    await page.waitForSelector('tr[data-run="ui-micro"]', { timeout: 120_000 })
     expect(await text(page, 'tr[data-run="ui-micro"] td:nth-child(3)')).toContain("vaultgemma-1b")
 
     // Its page, while it runs: the recorder sees every state the page shows.
     await page.click('tr[data-run="ui-micro"] a.run-link')
     await page.waitForSelector("svg.dag g.stage")
-    await page.waitForSelector('#summary .status[data-status="succeeded"]', { timeout: 50_000 })
+    await page.waitForSelector('#summary .status[data-status="succeeded"]', { timeout: 240_000 })
     const done = await run.done
     expect(done.code, done.stderr).toBe(0)
     const rec = Schema.decodeUnknownSync(Record)(await page.evaluate("window.__uiRecord"))
@@ -203,5 +203,5 @@ describe("pipeline ui in headless Chromium", () => {
     expect(bodies.slice(0, revealAt).some((b) => b.includes(SECRET))).toBe(false)
     expect(problems).toEqual([])
     await context.close()
-  }, 90_000)
+  }, 360_000)
 })
