@@ -4,21 +4,27 @@
  * on failure a one-paragraph explanation on stderr and a non-zero code (130 after
  * Ctrl-C, with the resume command printed).
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
 import { carryCommand } from "./carry-command.ts"
 import { infoCommands } from "./info-index.ts"
 import { inspectCommand } from "./inspect-command.ts"
 import { resumeCommand, runCommand } from "./run-commands.ts"
-import { uiCommand } from "./ui-command.ts"
+import { makeUiCommand } from "./ui-command.ts"
+import type { StoreBudget } from "../ui/store-budget.ts"
 
 /** A subcommand contributed by the composition root (e.g. `account`, which needs the accountants). */
 export type ExtraCommand = Command.Command.Any
 
-export const pipelineCommand = (extra: ReadonlyArray<ExtraCommand> = []) =>
+/** What the composition root supplies beyond extra verbs: the dashboard's store budget (it needs the accountants). */
+export interface CliOptions {
+  readonly storeBudget?: Layer.Layer<StoreBudget>
+}
+
+export const pipelineCommand = (extra: ReadonlyArray<ExtraCommand> = [], options: CliOptions = {}) =>
   Command.make("pipeline").pipe(
     Command.withDescription("dpipe: differentially private LM pretraining pipelines"),
-    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, carryCommand, uiCommand, ...extra])
+    Command.withSubcommands([...infoCommands, runCommand, resumeCommand, inspectCommand, carryCommand, makeUiCommand(options.storeBudget), ...extra])
   )
 
 /** A one-paragraph message for any failure. */
@@ -30,8 +36,8 @@ export const explain = (e: unknown): string => {
   return String(e)
 }
 
-export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<ExtraCommand> = []): Effect.Effect<void, never, Command.Environment> =>
-  (Command.runWith(pipelineCommand(extra), { version: "0.1.0" })(argv) as Effect.Effect<void, unknown, Command.Environment>).pipe(
+export const runCli = (argv: ReadonlyArray<string>, extra: ReadonlyArray<ExtraCommand> = [], options: CliOptions = {}): Effect.Effect<void, never, Command.Environment> =>
+  (Command.runWith(pipelineCommand(extra, options), { version: "0.1.0" })(argv) as Effect.Effect<void, unknown, Command.Environment>).pipe(
     Effect.catch((e: unknown) =>
       Effect.sync(() => {
         if (typeof e === "object" && e !== null && "_tag" in e && String((e as { _tag: unknown })._tag).startsWith("Cli")) {

@@ -3,14 +3,15 @@
  * (README.md, "The dashboard") until Ctrl-C. Loopback (127.0.0.1) unless --host says
  * otherwise; on any other address every request needs the token printed here.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 import { accessFor } from "../ui/access.ts"
 import { startDashboard } from "../ui/server.ts"
-import { noStoreBudget } from "../ui/store-budget.ts"
+import { noStoreBudget, StoreBudget } from "../ui/store-budget.ts"
 import { print, storeFlag, storeOf } from "./common.ts"
 
-export const uiCommand = Command.make(
+/** The `ui` verb; the composition root passes the store budget layer (it knows the accountants). */
+export const makeUiCommand = (budget: Layer.Layer<StoreBudget> = noStoreBudget) => Command.make(
   "ui",
   {
     store: storeFlag,
@@ -29,6 +30,6 @@ export const uiCommand = Command.make(
         yield* print(`${note}dashboard of ${store.root}: ${running.url}\n(Ctrl-C stops it)`)
         return yield* Effect.never
       })
-    ).pipe(Effect.provide(noStoreBudget))
+    ).pipe(Effect.provide(budget))
 ).pipe(Command.withDescription("Serve a live dashboard of the store's runs (runs, DAG, training curves, privacy spend, artifacts)."))
 

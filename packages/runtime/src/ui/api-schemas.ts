@@ -58,9 +58,10 @@ export const LedgerRow = Schema.Struct({
 export const StoreBudgetView = Schema.Struct({
   datasets: Schema.Array(Schema.Struct({
     dataset: Schema.String,
-    budgetEpsilon: Schema.Number,
+    /** null when no budget is declared for the dataset (`pipeline budget set`). */
+    budgetEpsilon: Schema.NullOr(Schema.Number),
     spentEpsilon: Schema.Number,
-    delta: Schema.Number
+    delta: Schema.NullOr(Schema.Number)
   }))
 })
 export type StoreBudgetView = typeof StoreBudgetView.Type

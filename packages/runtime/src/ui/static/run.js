@@ -142,7 +142,7 @@ const renderPrivacy = () => {
     parts.push(detail.storeBudget
       ? el("table", { class: "ledger", id: "store-budget" },
           el("thead", {}, el("tr", {}, el("th", {}, "dataset"), el("th", {}, "spent"), el("th", {}, "budget"), el("th", {}, "delta"))),
-          el("tbody", {}, detail.storeBudget.datasets.map((d) => el("tr", {}, el("td", {}, d.dataset), el("td", { class: "num" }, formatNumber(d.spentEpsilon)), el("td", { class: "num" }, formatNumber(d.budgetEpsilon)), el("td", {}, String(d.delta))))))
+          el("tbody", {}, detail.storeBudget.datasets.map((d) => el("tr", {}, el("td", {}, d.dataset), el("td", { class: "num" }, formatNumber(d.spentEpsilon)), el("td", { class: "num" }, d.budgetEpsilon === null ? "none declared" : formatNumber(d.budgetEpsilon)), el("td", {}, d.delta === null ? "" : String(d.delta))))))
       : el("p", { class: "note", id: "store-budget" }, "This store keeps no store-wide budget; the spend above is this run's own."))
   }
   fill($("privacy"), parts)
