@@ -10,12 +10,12 @@ import { afterEach, describe, expect, it } from "vitest"
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
-import { AccountingFailed, Artifact, Checkpoints, Pipeline, PrivacyLedger, Stage } from "@dpipe/dsl"
-import type { Accountant } from "@dpipe/dsl"
+import { Artifact, Checkpoints, Pipeline, PrivacyLedger, Stage } from "@dpipe/dsl"
 import { layout, readLedger, readRunRecord, resumePipeline, runPipeline, type RunSummary } from "@dpipe/runtime"
 import { verifyCacheEntry } from "@dpipe/runtime/executor"
 import toy from "./pipelines/toy.ts"
 import { artifactDigests, listDir, tempStore } from "./helpers.ts"
+import { sumAccountant } from "./toy-accountant.ts"
 
 afterEach(() => {
   delete process.env["DPIPE_TEST_FAULT"]
@@ -44,16 +44,6 @@ const expectConsistent = async (store: string): Promise<void> => {
 const diskFullOf = <A>(exit: Exit.Exit<A, unknown>): { readonly _tag: string; readonly message: string } => {
   expect(Exit.isFailure(exit)).toBe(true)
   return Exit.isFailure(exit) ? (Cause.squash(exit.cause) as { _tag: string; message: string }) : { _tag: "", message: "" }
-}
-
-const ToyEvent = Schema.Struct({ kind: Schema.Literal("toy"), epsilonPerStep: Schema.Number, steps: Schema.Number })
-const sumAccountant: Accountant = {
-  name: "basic",
-  epsilon: (events) =>
-    Effect.try({
-      try: () => events.map((e) => Schema.decodeUnknownSync(ToyEvent)(e)).reduce((a, e) => a + e.epsilonPerStep * e.steps, 0),
-      catch: (e) => new AccountingFailed({ message: String(e) })
-    })
 }
 
 /** A toy DP mechanism that records its spend and a checkpoint at every step. */

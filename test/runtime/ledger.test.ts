@@ -5,21 +5,10 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { existsSync } from "node:fs"
 import { Effect, Exit, Option, Schema } from "effect"
-import { AccountingFailed, Artifact, Checkpoints, Pipeline, PrivacyLedger, Stage, StageFailed } from "@dpipe/dsl"
-import type { Accountant } from "@dpipe/dsl"
+import { Artifact, Checkpoints, Pipeline, PrivacyLedger, Stage, StageFailed } from "@dpipe/dsl"
 import { readLedger, resumePipeline, runPipeline, layout } from "@dpipe/runtime"
 import { tempStore } from "./helpers.ts"
-
-const ToyEvent = Schema.Struct({ kind: Schema.Literal("toy"), epsilonPerStep: Schema.Number, steps: Schema.Number })
-
-const sumAccountant: Accountant = {
-  name: "basic",
-  epsilon: (events) =>
-    Effect.try({
-      try: () => events.map((e) => Schema.decodeUnknownSync(ToyEvent)(e)).reduce((a, e) => a + e.epsilonPerStep * e.steps, 0),
-      catch: (e) => new AccountingFailed({ message: String(e) })
-    })
-}
+import { sumAccountant } from "./toy-accountant.ts"
 
 let failAt = -1
 

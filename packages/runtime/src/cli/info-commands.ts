@@ -10,7 +10,7 @@ import { formatDelta } from "../privacy.ts"
 import { RunNotFound } from "../errors.ts"
 import type { RunRecord } from "../store/records.ts"
 import type { StoreLayout } from "../store/layout.ts"
-import { lockHeld } from "../store/lock.ts"
+import { withLiveStatus } from "../store/live-status.ts"
 import { jsonFlag, loadAndPlan, optionValue, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
 import { summaryTable } from "./run-commands.ts"
 
@@ -61,18 +61,6 @@ export const planCommand = Command.make(
     })
 ).pipe(Command.withDescription("Show the DAG, stage keys, cache hits, privacy labels and the predicted privacy cost (per run and per private dataset)."))
 
-/** A run recorded as running whose process is gone (kill -9, power loss) was interrupted. */
-const withLiveStatus = (store: StoreLayout, record: RunRecord) =>
-  Effect.promise(async (): Promise<RunRecord> =>
-    record.status === "running" && !(await lockHeld(store.lockFile(record.runId)))
-      ? {
-          ...record,
-          status: "interrupted",
-          nodes: Object.fromEntries(Object.entries(record.nodes).map(([k, n]) => [k, n.status === "running" ? { ...n, status: "interrupted" as const } : n]))
-        }
-      : record
-  )
-
 const listRuns = (store: StoreLayout) =>
   Effect.gen(function* () {
     const ids = yield* Effect.promise(async () => {
@@ -85,7 +73,7 @@ const listRuns = (store: StoreLayout) =>
     const records: Array<RunRecord> = []
     for (const id of ids) {
       const r = yield* Effect.option(readRunRecord(store.runFile(id), id))
-      if (r._tag === "Some") records.push(yield* withLiveStatus(store, r.value))
+      if (r._tag === "Some") records.push(yield* Effect.promise(() => withLiveStatus(store, r.value)))
     }
     return records.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))
   })
@@ -113,7 +101,8 @@ export const statusCommand = Command.make(
         if (last === undefined) return yield* new RunNotFound({ runId: "", message: `No runs in ${store.root} yet. Start one with \`pnpm pipeline run <pipeline>\`.` })
         id = last.runId
       }
-      const record = yield* withLiveStatus(store, yield* readRunRecord(store.runFile(id), id))
+      const read = yield* readRunRecord(store.runFile(id), id)
+      const record = yield* Effect.promise(() => withLiveStatus(store, read))
       if (a.json) return yield* print(JSON.stringify(record, null, 2))
       yield* print(`run ${record.runId}: ${record.pipeline}, scale ${record.scale}, ${record.status} (updated ${record.updatedAt})\n${summaryTable(record)}`)
       const failed = Object.entries(record.nodes).filter(([, n]) => n.status === "failed" || n.status === "blocked")

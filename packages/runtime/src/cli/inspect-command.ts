@@ -9,12 +9,11 @@ import { Argument, Command, Flag } from "effect/cli"
 import { join } from "node:path"
 import { readFile } from "node:fs/promises"
 import { parquetInfo } from "../codecs/parquet-table.ts"
+import { firstRows } from "../codecs/table-preview.ts"
 import { decodeTensors } from "../codecs/tensors.ts"
 import { RunNotFound, StoreError, messageOf } from "../errors.ts"
 import { readRunRecord } from "../run-state.ts"
 import { jsonFlag, optionValue, print, storeFlag, storeOf } from "./common.ts"
-import * as pw from "parquet-wasm/node"
-import { openAsBlob } from "node:fs"
 
 const show = (v: unknown): unknown => {
   if (v instanceof arrow.Vector) {
@@ -25,16 +24,6 @@ const show = (v: unknown): unknown => {
   if (typeof v === "bigint") return Number(v)
   if (typeof v === "string" && v.length > 200) return `${v.slice(0, 200)}... (${v.length} chars)`
   return v
-}
-
-const firstRows = async (path: string, n: number): Promise<Array<Record<string, unknown>>> => {
-  const file = await pw.ParquetFile.fromFile(await openAsBlob(path))
-  try {
-    const t = arrow.tableFromIPC((await file.read({ limit: n })).intoIPCStream())
-    return t.toArray().slice(0, n).map((row: { toJSON: () => Record<string, unknown> }) => Object.fromEntries(Object.entries(row.toJSON()).map(([k, v]) => [k, show(v)])))
-  } finally {
-    file.free()
-  }
 }
 
 export const inspectCommand = Command.make(
@@ -72,7 +61,7 @@ export const inspectCommand = Command.make(
               const info = await parquetInfo(path)
               entry["rows"] = info.numRows
               entry["schema"] = info.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)
-              if (mayShow) entry["head"] = await firstRows(path, a.rows)
+              if (mayShow) entry["head"] = await firstRows(path, a.rows, show)
             } else if (out.kind === "tensors") {
               const t = decodeTensors(new Uint8Array(await readFile(path)))
               entry["tensors"] = Object.entries(t).map(([k, v]) => `${k}: ${v.dtype}[${v.shape.join(", ")}]`)

@@ -40,6 +40,11 @@ export const writeFileAtomic = async (path: string, data: Uint8Array | string, m
     throw e
   }
   await fh.close()
+  await renameIntoPlace(tmp, path)
+}
+
+/** Renames a complete temporary file into place and fsyncs the directory; a failed rename removes the temporary. */
+export const renameIntoPlace = async (tmp: string, path: string): Promise<void> => {
   try {
     faultPoint("rename", path)
     await rename(tmp, path)

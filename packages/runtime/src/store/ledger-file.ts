@@ -4,13 +4,11 @@
  * atomically on every change, so a crash leaves the previous complete ledger.
  */
 import { Schema } from "effect"
-import { rename, rm, stat } from "node:fs/promises"
+import { rm, stat } from "node:fs/promises"
 import type { LedgerEntry } from "@dpipe/dsl"
 import { Col, LedgerEntry as LedgerEntrySchema, makeTable } from "@dpipe/dsl"
 import { parquetInfo, readParquetTable, writeParquetTable } from "../codecs/parquet-table.ts"
-import { fsyncDir, tempPathFor } from "./atomic.ts"
-import { faultPoint } from "./faults.ts"
-import { dirname } from "node:path"
+import { renameIntoPlace, tempPathFor } from "./atomic.ts"
 
 export const LedgerTable = makeTable("ledger", {
   id: Col.utf8,
@@ -55,14 +53,12 @@ export const writeLedger = async (path: string, entries: ReadonlyArray<LedgerEnt
   const tmp = tempPathFor(path)
   try {
     await writeLedgerFile(tmp, entries)
-    faultPoint("rename", path)
-    await rename(tmp, path)
   } catch (e) {
     // A failed write (a full disk) leaves the previous complete ledger and no temporary file.
     await rm(tmp, { force: true })
     throw e
   }
-  await fsyncDir(dirname(path))
+  await renameIntoPlace(tmp, path)
 }
 
 const writeLedgerFile = (tmp: string, entries: ReadonlyArray<LedgerEntry>) =>

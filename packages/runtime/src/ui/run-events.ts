@@ -15,7 +15,7 @@ import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { RunRecord as RunRecordSchema } from "../store/records.ts"
 import { RunProgress, RunSnapshot } from "./api-schemas.ts"
-import { withLiveStatus } from "./store-view.ts"
+import { withLiveStatus } from "../store/live-status.ts"
 
 const POLL = Duration.millis(150)
 const HEARTBEAT_MS = 15_000

@@ -7,17 +7,16 @@
  */
 import * as arrow from "apache-arrow"
 import { Effect, Option } from "effect"
-import { openAsBlob } from "node:fs"
 import { readdir, readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
-import * as pw from "parquet-wasm/node"
 import { parquetInfo } from "../codecs/parquet-table.ts"
+import { firstRows } from "../codecs/table-preview.ts"
 import { decodeTensors } from "../codecs/tensors.ts"
 import { messageOf } from "../errors.ts"
 import { readRunRecord } from "../run-state.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import { readLedger } from "../store/ledger-file.ts"
-import { lockHeld } from "../store/lock.ts"
+import { withLiveStatus } from "../store/live-status.ts"
 import type { NodeStatus, RunRecord } from "../store/records.ts"
 import type { ArtifactView, RunDetail, RunListItem } from "./api-schemas.ts"
 import { UiNotFound, UiPrivateContent, UiStoreUnreadable } from "./errors.ts"
@@ -27,16 +26,6 @@ const unreadable = (path: string) => (e: unknown) => new UiStoreUnreadable({ pat
 
 /** A run id is one path segment of runs/: no separators, no dot names. */
 const validRunId = (id: string): boolean => /^[A-Za-z0-9._-]+$/.test(id) && id !== "." && id !== ".."
-
-/** A run recorded as running whose process is gone (kill -9, power loss) was interrupted. */
-export const withLiveStatus = async (store: StoreLayout, record: RunRecord): Promise<RunRecord> =>
-  record.status === "running" && !(await lockHeld(store.lockFile(record.runId)))
-    ? {
-        ...record,
-        status: "interrupted",
-        nodes: Object.fromEntries(Object.entries(record.nodes).map(([k, n]) => [k, n.status === "running" ? { ...n, status: "interrupted" as const } : n]))
-      }
-    : record
 
 /** The run record, live status applied; UiNotFound for an unknown id. */
 export const readRun = Effect.fn("ui.readRun")(function* (store: StoreLayout, runId: string) {
@@ -144,16 +133,6 @@ const cell = (v: unknown): unknown => {
   return v
 }
 
-const firstRows = async (path: string, n: number): Promise<Array<Record<string, unknown>>> => {
-  const file = await pw.ParquetFile.fromFile(await openAsBlob(path))
-  try {
-    const t = arrow.tableFromIPC((await file.read({ limit: n })).intoIPCStream())
-    return t.toArray().slice(0, n).map((row: { toJSON: () => Record<string, unknown> }) => Object.fromEntries(Object.entries(row.toJSON()).map(([k, v]) => [k, cell(v)])))
-  } finally {
-    file.free()
-  }
-}
-
 const summarize = (data: Float32Array | Int32Array) => {
   let min = Number.POSITIVE_INFINITY
   let max = Number.NEGATIVE_INFINITY
@@ -190,7 +169,7 @@ export const artifactView = Effect.fn("ui.artifactView")(function* (store: Store
         const info = await parquetInfo(path)
         const schema = info.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }))
         if (!show) return { ...base, withheld: true, schema, rows: info.numRows }
-        return { ...base, schema, rows: info.numRows, head: await firstRows(path, options.rows) }
+        return { ...base, schema, rows: info.numRows, head: await firstRows(path, options.rows, cell) }
       }
       if (record.kind === "tensors") {
         const t = decodeTensors(new Uint8Array(await readFile(path)))
