@@ -13,15 +13,20 @@
  * small (about an hour here), 1b (VaultGemma 1B's published configuration: `plan`
  * shows its compute and privacy cost; `run` refuses without a GPU backend).
  *
+ * Parameters: the training settings both trainers read (model, steps, samplingRate, ...)
+ * are the pipeline's parameters: `--set params.steps=120` changes the DP run and the
+ * baseline together and recalibrates sigma; `--set dp-train.steps=120` changes one node,
+ * and `plan` warns that the DP run and its baseline no longer match.
+ *
  * Privacy: tiny/small/micro are budgeted at epsilon 8, delta 1e-6 (delta below 1/N)
  * and sigma is calibrated to that budget for each scale's q and steps; 1b is budgeted
  * at VaultGemma's epsilon 2.0, delta 1.1e-10 with its published sigma 0.614, 100,000
  * steps and expected batch 518,144 sequences, at an assumed 1.27e10 training sequences.
  */
-import { Result } from "effect"
-import { Pipeline } from "@dpipe/dsl"
+import { Result, Schema } from "effect"
+import { Params, Pipeline } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
-import { addDataStages, dataScales } from "@dpipe/stages/data-stages/index"
+import { addDataStages, dataScales, dataSettings } from "@dpipe/stages/data-stages/index"
 import { calibrateNoiseMultiplier } from "@dpipe/accounting/calibrate"
 import { defaultAccountants } from "@dpipe/stages/privacy/accountants"
 import { evaluate, memorization } from "@dpipe/stages/eval-stages/index"
@@ -64,6 +69,25 @@ const trainingScale = (s: {
   return out
 }
 
+/** The parameters of trainingScale, as the pipeline's parameters (`--set params.steps=120`, `params.model.dModel=96`). */
+const TrainingParams = Schema.Struct({
+  model: Schema.Record(Schema.String, Schema.Union([Schema.Finite, Schema.Boolean])),
+  steps: Schema.Int.check(Schema.isGreaterThan(0)),
+  samplingRate: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
+  noiseMultiplier: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+  datasetSize: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+  peakLr: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+  dpPeakLr: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+  warmupSteps: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+})
+
+/** Both trainers' settings and sigma derive from these; scale presets set them with training.preset({...}). */
+const training = Params.make({
+  schema: TrainingParams,
+  defaults: { model: { dModel: 64, layers: 2, heads: 4, kvHeads: 4, headDim: 16, ffnDim: 256 }, steps: 150, samplingRate: 0.0015 },
+  derive: trainingScale
+})
+
 const microModel = { dModel: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64 }
 const tinyModel = { dModel: 64, layers: 2, heads: 4, kvHeads: 4, headDim: 16, ffnDim: 256 }
 const smallModel = { dModel: 128, layers: 4, heads: 4, kvHeads: 4, headDim: 32, ffnDim: 512 }
@@ -73,29 +97,24 @@ const vaultGemmaModel = { vocabSize: 256000, contextLength: 1024, dModel: 1152, 
 export const scales: Record<string, Settings> = {
   micro: {
     ...dataScales.micro,
-    "pack.canaries.count": 3,
-    "pack.canaries.repeats": 4,
-    ...trainingScale({ model: microModel, steps: 20, samplingRate: 0.0015, warmupSteps: 2, dpPeakLr: 0.01 })
+    ...dataSettings({ pack: { canaries: { count: 3, repeats: 4 } } }),
+    ...training.preset({ model: microModel, steps: 20, samplingRate: 0.0015, warmupSteps: 2, dpPeakLr: 0.01 })
   },
   tiny: {
     ...dataScales.tiny,
-    "tokenizer.vocabSize": 2048,
-    "pack.seqLen": 65,
     // 150 steps of ~72 sequences see each sequence ~0.23 times: canaries need copies to be learnable at all.
-    "pack.canaries.repeats": 16,
-    ...trainingScale({ model: tinyModel, steps: 150, samplingRate: 0.0015, warmupSteps: 10, dpPeakLr: 0.01 })
+    ...dataSettings({ tokenizer: { vocabSize: 2048 }, pack: { seqLen: 65, canaries: { repeats: 16 } } }),
+    ...training.preset({ model: tinyModel, steps: 150, samplingRate: 0.0015, warmupSteps: 10, dpPeakLr: 0.01 })
   },
   small: {
     ...dataScales.tiny,
-    "tokenizer.vocabSize": 4096,
-    "pack.seqLen": 129,
-    ...trainingScale({ model: smallModel, steps: 1000, samplingRate: 0.004, warmupSteps: 50, dpPeakLr: 0.01 })
+    ...dataSettings({ tokenizer: { vocabSize: 4096 }, pack: { seqLen: 129 } }),
+    ...training.preset({ model: smallModel, steps: 1000, samplingRate: 0.004, warmupSteps: 50, dpPeakLr: 0.01 })
   },
   "1b": {
     ...dataScales.tiny,
-    "tokenizer.vocabSize": 256000,
-    "pack.seqLen": 1025,
-    ...trainingScale({ model: vaultGemmaModel, steps: 100_000, samplingRate: 518_144 / 1.27e10, noiseMultiplier: 0.614, datasetSize: 1.27e10 }),
+    ...dataSettings({ tokenizer: { vocabSize: 256000 }, pack: { seqLen: 1025 } }),
+    ...training.preset({ model: vaultGemmaModel, steps: 100_000, samplingRate: 518_144 / 1.27e10, noiseMultiplier: 0.614, datasetSize: 1.27e10 }),
     "privacy-statement.delta": BUDGET_1B.delta,
     "privacy-statement.budgetEpsilon": BUDGET_1B.epsilon
   }
@@ -108,6 +127,13 @@ export default Pipeline.make(
     scales,
     defaultScale: "tiny",
     privacy: { budget: BUDGET, scaleBudgets: { "1b": BUDGET_1B }, accountants: defaultAccountants },
+    params: training,
+    // The baseline is the DP run's non-private twin: it answers "what does privacy cost" only on the same model, data and steps.
+    matching: [{
+      nodes: ["dp-train", "baseline"],
+      fields: ["model", "steps", "samplingRate", "batchCap", "datasetSize", "initSeed", "optimizer.warmupSteps"],
+      why: "the baseline is the DP run's non-private twin: same model, data, steps and batch"
+    }],
     concurrency: 2
   },
   (b) => {

@@ -86,7 +86,14 @@ describe("generic loaders", () => {
       { doc_id: "docs.jsonl:3", user_id: userIdOf("42"), text: "second", bytes: 6 },
       { doc_id: "docs.jsonl:9", user_id: userIdOf("alice"), text: "ünï 😀", bytes: 10 }
     ])
-    expect(stats).toEqual({ read: 8, kept: 3, duplicates: 1, malformed: 4, malformedByReason: { "not-json": 1, "no-text": 1, "no-user": 1, "not-object": 1 } })
+    expect(stats).toMatchObject({ read: 8, kept: 3, duplicates: 1, malformed: 4, malformedByReason: { "not-json": 1, "no-text": 1, "no-user": 1, "not-object": 1 } })
+    // Blank lines are not records; every other line is counted once.
+    expect(stats.kept + stats.duplicates + stats.malformed).toBe(stats.read)
+    // The first record of each reason: file, line and what is wrong.
+    expect(stats.firstMalformed["not-json"]).toMatch(/docs\.jsonl line 2: not valid JSON/)
+    expect(stats.firstMalformed["no-text"]).toBe(`${path} line 6: no field "body" (fields: other)`)
+    expect(stats.firstMalformed["no-user"]).toBe(`${path} line 7: no string or number in the user field "who"`)
+    expect(stats.firstMalformed["not-object"]).toBe(`${path} line 8: a JSON array, not an object`)
     const raw = [...loadJsonl(path, { textColumn: "body", hashUsers: false }, newLoadStats())]
     expect(raw[0]?.user_id).toBe("docs.jsonl:1") // no user column: each document its own user
     expect(tagOf(() => [...loadJsonl(join(tmp, "missing.jsonl"), {}, newLoadStats())])).toBe("CorpusNotFoundError")

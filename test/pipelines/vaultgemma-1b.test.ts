@@ -5,7 +5,8 @@ import { copyFileSync, existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { layout, readLedger, runPipeline } from "@dpipe/runtime"
 import { accountingApi } from "@dpipe/stages/privacy/accounting-api"
-import vaultgemma, { scales } from "../../pipelines/vaultgemma-1b.ts"
+import { Plan } from "@dpipe/dsl"
+import vaultgemma from "../../pipelines/vaultgemma-1b.ts"
 import { artifactDigests, cli, listDir, repoRoot, startCli, tempStore, waitFor } from "../runtime/helpers.ts"
 
 const env = { DPIPE_PIPELINES: join(repoRoot, "pipelines") }
@@ -19,10 +20,13 @@ describe("vaultgemma-1b", () => {
     const read = (node: string, file: string) => JSON.parse(readFileSync(join(store, "cache", nodes[node]!.key!, file), "utf8"))
     // The statement's epsilon is what `pipeline account` gives for the same parameters.
     const statement = read("privacy-statement", "statement.json")
-    const micro = scales["micro"]!
-    const q = micro["dp-train.samplingRate"] as number
-    const sigma = micro["dp-train.noiseMultiplier"] as number
-    const T = micro["dp-train.steps"] as number
+    // The training settings derive from the pipeline's parameters: read them from the plan.
+    const planned = Plan.makePlan(vaultgemma, { scale: "micro" })
+    if (!planned.ok) throw planned.error
+    const micro = planned.value.nodes.find((n) => n.id === "dp-train")!.config as { samplingRate: number; noiseMultiplier: number; steps: number }
+    const q = micro.samplingRate
+    const sigma = micro.noiseMultiplier
+    const T = micro.steps
     const account = accountingApi.epsilon({ samplingRate: q, noiseMultiplier: sigma, steps: T, delta: 1e-6 })
     expect(statement.epsilon).toBeCloseTo(account.pld!.epsilon, 10)
     expect(statement.rdp.epsilon).toBeCloseTo(account.rdp!.epsilon, 10)

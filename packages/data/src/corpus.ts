@@ -23,12 +23,12 @@ export function* messagesToDocuments(messages: Iterable<RawMessage>, stats: Load
     stats.read++
     const parsed = parseMessage(m.text)
     if (!parsed.ok) {
-      countMalformed(stats, parsed.reason)
+      countMalformed(stats, parsed.reason, `message ${m.id}: ${parsed.reason}`)
       continue
     }
     const address = normalizeAddress(parsed.from)
     if (address === undefined) {
-      countMalformed(stats, "no-address")
+      countMalformed(stats, "no-address", `message ${m.id}: no e-mail address in From`)
       continue
     }
     const text = documentText(parsed.subject, parsed.body)

@@ -29,7 +29,9 @@ const scalar = (v: unknown): string | undefined =>
 
 /**
  * Documents of a JSONL file, streamed; updates `stats` (malformed reasons: "not-json",
- * "not-object", "no-text", "no-user").
+ * "not-object", "no-text", "no-user", each with the file and line of its first record
+ * in `stats.firstMalformed`). Blank lines are not records; every other line is counted
+ * once as kept, duplicate or malformed.
  *
  * @throws CorpusNotFoundError | CorpusReadError
  */
@@ -42,21 +44,23 @@ export function* loadJsonl(path: string, options: JsonlOptions, stats: LoadStats
     lineNo++
     if (line.trim() === "") continue
     stats.read++
+    const at = `${path} line ${lineNo}`
     let row: unknown
     try {
       row = JSON.parse(line)
-    } catch {
-      countMalformed(stats, "not-json")
+    } catch (e) {
+      countMalformed(stats, "not-json", `${at}: not valid JSON (${e instanceof Error ? e.message : String(e)})`)
       continue
     }
     if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      countMalformed(stats, "not-object")
+      countMalformed(stats, "not-object", `${at}: a JSON ${Array.isArray(row) ? "array" : row === null ? "null" : typeof row}, not an object`)
       continue
     }
     const rec = row as Record<string, unknown>
     const text = rec[textColumn]
     if (typeof text !== "string" || text.trim() === "") {
-      countMalformed(stats, "no-text")
+      const fields = Object.keys(rec).slice(0, 8).join(", ")
+      countMalformed(stats, "no-text", `${at}: ${text === undefined ? `no field "${textColumn}" (fields: ${fields || "none"})` : `field "${textColumn}" is ${typeof text === "string" ? "empty" : `a ${typeof text}, not a string`}`}`)
       continue
     }
     const docId = (options.idColumn !== undefined ? scalar(rec[options.idColumn]) : undefined) ?? `${name}:${lineNo}`
@@ -64,7 +68,7 @@ export function* loadJsonl(path: string, options: JsonlOptions, stats: LoadStats
     if (options.userColumn !== undefined) {
       const u = scalar(rec[options.userColumn])
       if (u === undefined) {
-        countMalformed(stats, "no-user")
+        countMalformed(stats, "no-user", `${at}: no string or number in the user field "${options.userColumn}"`)
         continue
       }
       user = u

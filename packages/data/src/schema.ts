@@ -47,22 +47,29 @@ export const LoadStatsSchema = Schema.Struct({
   malformedByReason: Schema.Record(Schema.String, Schema.Int)
 })
 
-/** The mutable form loaders update while they stream (same fields as LoadStatsSchema). */
+/**
+ * The mutable form loaders update while they stream (the fields of LoadStatsSchema, plus
+ * where the first record of each malformed reason was found). Every record read is
+ * counted exactly once: read = kept + duplicates + malformed.
+ */
 export interface LoadStats {
   read: number
   kept: number
   duplicates: number
   malformed: number
   malformedByReason: Record<string, number>
+  /** The first malformed record of each reason: where it is and what is wrong, e.g. "mail.jsonl line 7: not valid JSON". */
+  firstMalformed: Record<string, string>
 }
 
 /** A fresh, zeroed stats record (loaders mutate it while they stream). */
-export const newLoadStats = (): LoadStats => ({ read: 0, kept: 0, duplicates: 0, malformed: 0, malformedByReason: {} })
+export const newLoadStats = (): LoadStats => ({ read: 0, kept: 0, duplicates: 0, malformed: 0, malformedByReason: {}, firstMalformed: {} })
 
-/** Counts one malformed input under a reason. */
-export const countMalformed = (stats: LoadStats, reason: string): void => {
+/** Counts one malformed input under a reason; `where` (file, line and detail) is kept for the first of each reason. */
+export const countMalformed = (stats: LoadStats, reason: string, where?: string): void => {
   stats.malformed++
   stats.malformedByReason[reason] = (stats.malformedByReason[reason] ?? 0) + 1
+  if (where !== undefined && stats.firstMalformed[reason] === undefined) stats.firstMalformed[reason] = where
 }
 
 /** UTF-8 byte length of a string. */

@@ -51,14 +51,14 @@ export function* loadTextFolder(root: string, options: TextFolderOptions, stats:
     const rel = relative(root, path).split(sep).join("/")
     const text = readTextFile(path, "text-folder loader")
     if (text.trim() === "") {
-      countMalformed(stats, "empty")
+      countMalformed(stats, "empty", `${path}: empty or whitespace only`)
       continue
     }
     let user = rel
     if (options.user === "directory") {
       const slash = rel.indexOf("/")
       if (slash < 0) {
-        countMalformed(stats, "no-directory")
+        countMalformed(stats, "no-directory", `${path}: a file at the top level, but users are subfolders (users "directory")`)
         continue
       }
       user = rel.slice(0, slash)

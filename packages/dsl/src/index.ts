@@ -4,7 +4,10 @@
  * - `Table`, `Col`: row schemas of table artifacts.
  * - `Artifact`: artifact specs (table, tensors, file, json) and privacy labels.
  * - `Stage`: declares a stage; `Pipeline`: wires stages into a DAG.
- * - `Plan`: validates a pipeline for a scale and settings; `stageKey` keys executions.
+ * - `Params`: pipeline parameters several nodes read (`--set params.steps=120`) and
+ *   the settings derived from them; `settingsFor`: type-checked scale presets.
+ * - `Plan`: validates a pipeline for a scale and settings (every problem at once, with
+ *   "did you mean" for mistyped keys); `stageKey` keys executions.
  * - Services a stage may use: `Checkpoints`, `Progress`, `PrivacyLedger`.
  */
 export * as Artifact from "./artifact.ts"
@@ -19,6 +22,10 @@ export * as Privacy from "./privacy.ts"
 export type { PrivacyLabel } from "./privacy.ts"
 export * from "./services.ts"
 export { parseSettings } from "./settings.ts"
+export * as Params from "./params.ts"
+export type { Matching, PipelineParams, TypedParams } from "./params.ts"
+export { flattenSettings, settingsFor } from "./node-settings.ts"
+export type { NodeSettings, StageSettings } from "./node-settings.ts"
 export * as Stage from "./stage.ts"
 export { ArtifactReadError, StageFailed } from "./stage.ts"
 export type { DatasetDeclaration, StageContext, StageError, TableInput, TableRows } from "./stage.ts"

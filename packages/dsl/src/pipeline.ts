@@ -11,6 +11,7 @@
 import type { Effect } from "effect"
 import { Schema } from "effect"
 import type { ArtifactSpec } from "./artifact.ts"
+import type { Matching, PipelineParams } from "./params.ts"
 import type { AnyStage, Specs, Stage } from "./stage.ts"
 import { erase } from "./stage.ts"
 
@@ -69,6 +70,10 @@ export interface PipelineGraph {
   readonly publish: Readonly<Record<string, { readonly node: string; readonly output: string }>>
   /** A JSON output whose values `run` prints at the end. */
   readonly summary: { readonly node: string; readonly output: string } | undefined
+  /** Parameters several nodes read (`params.*` keys; params.ts). */
+  readonly params?: PipelineParams | undefined
+  /** Nodes whose settings must agree; `plan` warns when they do not (params.ts). */
+  readonly matching?: ReadonlyArray<Matching> | undefined
 }
 
 /** What a pipeline's build function may return: files to publish and the summary to print. */
@@ -77,7 +82,8 @@ export interface PipelineOutputs {
   readonly summary?: OutputRef
 }
 
-type DeepPartial<T> = T extends ReadonlyArray<unknown> | Uint8Array | Int32Array | Float32Array
+/** T with every field optional, recursively (arrays and typed arrays are set whole). */
+export type DeepPartial<T> = T extends ReadonlyArray<unknown> | Uint8Array | Int32Array | Float32Array
   ? T
   : T extends object
     ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
@@ -111,6 +117,10 @@ export const make = (
     readonly defaultScale?: string
     readonly privacy?: PrivacyPolicy
     readonly concurrency?: number
+    /** Parameters several nodes read, set with `params.*` keys in scales and --set (Params.make). */
+    readonly params?: PipelineParams
+    /** Nodes whose settings must agree (e.g. a DP run and its baseline); plan warns otherwise. */
+    readonly matching?: ReadonlyArray<Matching>
   },
   build: (b: Builder) => void | PipelineOutputs
 ): PipelineGraph => {
@@ -118,6 +128,7 @@ export const make = (
   const builder: Builder = {
     add: (id, stage, opts) => {
       if (!/^[a-z][a-z0-9-]*$/.test(id)) throw new Error(`Node id "${id}" must be lower-case letters, digits and dashes`)
+      if (id === "params") throw new Error(`Node id "params" is reserved for the pipeline's parameters (--set params.NAME=VALUE)`)
       if (nodes.some((n) => n.id === id)) throw new Error(`Node id "${id}" is used twice in pipeline ${name}`)
       const inputs: Record<string, { node: string; output: string }> = {}
       for (const [k, ref] of Object.entries((opts.inputs ?? {}) as Record<string, OutputRef>)) {
@@ -147,6 +158,8 @@ export const make = (
     privacy: options.privacy,
     concurrency: options.concurrency ?? 2,
     publish: Object.fromEntries(Object.entries(outputs.publish ?? {}).map(([k, r]) => [k, ref(r)])),
-    summary: outputs.summary !== undefined ? ref(outputs.summary) : undefined
+    summary: outputs.summary !== undefined ? ref(outputs.summary) : undefined,
+    params: options.params,
+    matching: options.matching
   }
 }

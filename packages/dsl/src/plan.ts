@@ -14,7 +14,10 @@ import { specTypeName } from "./artifact.ts"
 import type { NodeSpec, PipelineGraph, Settings } from "./pipeline.ts"
 import type { PrivacyLabel } from "./privacy.ts"
 import { joinLabels, propagate, satisfies, unionProvenance } from "./privacy.ts"
+import { PARAMS, paramNames, paramWarnings, resolveParams } from "./params.ts"
+import { planErrors } from "./plan-errors.ts"
 import { setPath } from "./settings.ts"
+import { suggestKey } from "./suggest.ts"
 import type { AnyStage, DatasetDeclaration } from "./stage.ts"
 import { tableSignature } from "./table-schema.ts"
 
@@ -37,7 +40,14 @@ export class PlanError extends Schema.TaggedError<PlanError>()("PlanError", {
   node: Schema.optional(Schema.String),
   /** The offending setting or field path, e.g. "train.steps". */
   path: Schema.optional(Schema.String),
-  message: Schema.String
+  message: Schema.String,
+  /** Every problem `plan` found, when there are several (the message lists them all; the fields above are the first's). */
+  problems: Schema.optional(Schema.Array(Schema.Struct({
+    reason: PlanErrorReason,
+    node: Schema.optional(Schema.String),
+    path: Schema.optional(Schema.String),
+    message: Schema.String
+  })))
 }) {}
 
 export interface PlannedNode {
@@ -76,6 +86,10 @@ export interface Plan {
   /** The user's --set settings, as given. */
   readonly settings: Settings
   readonly nodes: ReadonlyArray<PlannedNode>
+  /** The pipeline's parameters as resolved for this scale and settings (encoded), when it declares any. */
+  readonly params?: Readonly<Record<string, unknown>> | undefined
+  /** Things `plan` and `run` print but that do not stop a run (a declared match broken, a derived value overridden). */
+  readonly warnings?: ReadonlyArray<string> | undefined
 }
 
 /** Leaf paths of a struct schema ("a", "b.c", ...); a non-struct has the single path "". */
@@ -94,11 +108,13 @@ const hasPath = (ast: SchemaAST.AST, path: ReadonlyArray<string>): boolean => {
 }
 
 /** Every valid `--set` key of a graph, for error messages and `--help`. */
-export const validSettingKeys = (graph: PipelineGraph): Array<string> =>
-  graph.nodes.flatMap((n) => [
+export const validSettingKeys = (graph: PipelineGraph): Array<string> => [
+  ...(graph.params !== undefined ? paramNames(graph.params).map((p) => `${PARAMS}.${p}`) : []),
+  ...graph.nodes.flatMap((n) => [
     ...leafPaths(n.stage.config.ast, "").map((p) => `${n.id}.${p}`),
     ...leafPaths(n.stage.perf.ast, "").map((p) => `${n.id}.${p}`)
   ])
+]
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -106,7 +122,7 @@ const decode = (
   schema: Schema.Codec<unknown, unknown>,
   value: unknown,
   node: string
-): { readonly ok: true; readonly value: unknown; readonly encoded: unknown } | { readonly ok: false; readonly error: PlanError } => {
+): { readonly ok: true; readonly value: unknown; readonly encoded: unknown } | { readonly ok: false; readonly errors: ReadonlyArray<PlanError> } => {
   const exit = Schema.decodeUnknownExit(schema)(value, { onExcessProperty: "error" })
   if (Exit.isSuccess(exit)) {
     const encoded = Schema.encodeUnknownSync(schema)(exit.value)
@@ -114,15 +130,18 @@ const decode = (
   }
   const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
   const err = failure !== undefined && "error" in failure ? (failure.error as Schema.SchemaError) : undefined
-  const issue = err !== undefined ? formatter(err.issue).issues[0] : undefined
-  const path = [node, ...(issue?.path ?? []).map(String)].join(".")
+  const issues = err !== undefined ? formatter(err.issue).issues : []
+  // Every issue of the node, not only the first.
   return {
     ok: false,
-    error: new PlanError({
-      reason: "invalid-config",
-      node,
-      path,
-      message: `Invalid setting ${path}: ${issue?.message ?? String(err?.message ?? "invalid config")}. Fix it in the pipeline, the scale preset, or with --set ${path}=VALUE.`
+    errors: (issues.length > 0 ? issues : [undefined]).map((issue) => {
+      const path = [node, ...(issue?.path ?? []).map(String)].join(".")
+      return new PlanError({
+        reason: "invalid-config",
+        node,
+        path,
+        message: `Invalid setting ${path}: ${issue?.message ?? String(err?.message ?? "invalid config")}. Fix it in the pipeline, the scale preset, or with --set ${path}=VALUE.`
+      })
     })
   }
 }
@@ -137,36 +156,57 @@ type Result<A> = { readonly ok: true; readonly value: A } | { readonly ok: false
 
 /** Validates and resolves a pipeline for a scale and settings. */
 export const makePlan = (graph: PipelineGraph, options: { readonly scale?: string | undefined; readonly settings?: Settings }): Result<Plan> => {
-  const fail = (error: PlanError): Result<Plan> => ({ ok: false, error })
+  // Every problem is collected and reported together (plan-errors.ts); a phase whose
+  // results later phases need stops the plan there.
+  const problems: Array<PlanError> = []
+  const fail = (error?: PlanError): Result<Plan> => ({ ok: false, error: planErrors(error !== undefined ? [...problems, error] : problems) })
   const scale = options.scale ?? graph.defaultScale
   const scaleSettings = graph.scales[scale]
   if (scaleSettings === undefined && Object.keys(graph.scales).length > 0) {
-    return fail(new PlanError({
+    problems.push(new PlanError({
       reason: "unknown-scale",
-      message: `Unknown scale "${scale}" for pipeline ${graph.name}. Available scales: ${Object.keys(graph.scales).join(", ")}.`
+      message: `Unknown scale "${scale}" for pipeline ${graph.name}.${suggestKey(scale, Object.keys(graph.scales))} Available scales: ${Object.keys(graph.scales).join(", ")}.`
     }))
   }
   const userSettings = options.settings ?? {}
   const byId = new Map(graph.nodes.map((n) => [n.id, n] as const))
 
+  // Parameters (params.ts): resolved first, their derived node settings lie under the scale's and --set's.
+  const layers = [["scale " + scale, scaleSettings ?? {}], ["--set", userSettings]] as const
+  let derived: Settings = {}
+  let resolvedParams: Readonly<Record<string, unknown>> | undefined
+  if (graph.params !== undefined) {
+    const r = resolveParams(graph.params, layers)
+    if (r.ok) {
+      derived = r.derived
+      resolvedParams = r.encoded
+    } else for (const p of r.problems) problems.push(new PlanError(p))
+  }
+
   // Settings: check every key names a node and a field of its config or perf flags.
   const valid = validSettingKeys(graph)
   const perNode = new Map<string, { config: Record<string, unknown>; perf: Record<string, unknown> }>()
   for (const n of graph.nodes) perNode.set(n.id, { config: { ...n.config }, perf: { ...n.perf } })
-  for (const [source, settings] of [["scale " + scale, scaleSettings ?? {}], ["--set", userSettings]] as const) {
+  for (const [source, settings] of [["the pipeline's parameters", derived], ...layers] as const) {
     for (const [key, value] of Object.entries(settings)) {
       const [nodeId = "", ...path] = key.split(".")
+      if (nodeId === PARAMS && graph.params !== undefined) continue
       const node = byId.get(nodeId)
       const target = perNode.get(nodeId)
       const inConfig = node !== undefined && hasPath(node.stage.config.ast, path)
       const inPerf = node !== undefined && hasPath(node.stage.perf.ast, path)
       if (node === undefined || target === undefined || path.length === 0 || (!inConfig && !inPerf)) {
+        // The nearest valid key, and the node's own keys when they are few; never the whole list.
         const close = valid.filter((k) => k.startsWith(`${nodeId}.`))
-        return fail(new PlanError({
+        const own = close.length > 0 && close.length <= 16 ? ` Valid keys of ${nodeId}: ${close.join(", ")}.` : ""
+        const nodes = node === undefined ? ` Nodes: ${graph.nodes.map((n) => n.id).join(", ")}${graph.params !== undefined ? `, and ${PARAMS} (the pipeline's parameters)` : ""}.` : ""
+        const hint = suggestKey(key, valid)
+        problems.push(new PlanError({
           reason: "unknown-setting",
           path: key,
-          message: `Unknown setting "${key}" (from ${source}). Valid keys${close.length > 0 ? ` of ${nodeId}` : ""}: ${(close.length > 0 ? close : valid).join(", ")}.`
+          message: `Unknown setting "${key}" (from ${source}).${hint}${own}${hint === "" ? nodes : ""}`
         }))
+        continue
       }
       if (inConfig) target.config = setPath(target.config, path, value)
       else target.perf = setPath(target.perf, path, value)
@@ -178,25 +218,27 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
     for (const [name, spec] of Object.entries(n.stage.inputs)) {
       const ref = n.inputs[name]
       if (ref === undefined) {
-        return fail(new PlanError({
+        problems.push(new PlanError({
           reason: "unwired-input",
           node: n.id,
           path: `${n.id}.${name}`,
           message: `Input "${name}" of node ${n.id} (stage ${n.stage.name}) is not wired: connect it to an output of type ${specTypeName(spec)}.`
         }))
+        continue
       }
       const src = byId.get(ref.node)
       const out = src?.stage.outputs[ref.output]
       if (src === undefined || out === undefined) {
-        return fail(new PlanError({
+        problems.push(new PlanError({
           reason: "unknown-reference",
           node: n.id,
           path: `${n.id}.${name}`,
-          message: `Input "${name}" of node ${n.id} is wired to ${ref.node}.${ref.output}, which does not exist.`
+          message: `Input "${name}" of node ${n.id} is wired to ${ref.node}.${ref.output}, which does not exist.${suggestKey(`${ref.node}.${ref.output}`, graph.nodes.flatMap((m) => Object.keys(m.stage.outputs).map((o) => `${m.id}.${o}`)))}`
         }))
+        continue
       }
       if (!specsMatch(spec, out)) {
-        return fail(new PlanError({
+        problems.push(new PlanError({
           reason: "type-mismatch",
           node: n.id,
           path: `${n.id}.${name}`,
@@ -206,7 +248,7 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
     }
     for (const name of Object.keys(n.inputs)) {
       if (!(name in n.stage.inputs)) {
-        return fail(new PlanError({
+        problems.push(new PlanError({
           reason: "unknown-reference",
           node: n.id,
           path: `${n.id}.${name}`,
@@ -214,6 +256,18 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
         }))
       }
     }
+  }
+
+  // With the wiring broken there is no order: report the config problems too, then stop.
+  if (problems.length > 0) {
+    for (const n of graph.nodes) {
+      const settings = perNode.get(n.id)!
+      for (const [schema, value] of [[n.stage.config, settings.config], [n.stage.perf, settings.perf]] as const) {
+        const r = decode(schema, value, n.id)
+        if (!r.ok) problems.push(...r.errors)
+      }
+    }
+    return fail()
   }
 
   // Topological order (Kahn); what is left over lies on a cycle.
@@ -234,9 +288,12 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
   for (const n of order) {
     const settings = perNode.get(n.id)!
     const config = decode(n.stage.config, settings.config, n.id)
-    if (!config.ok) return fail(config.error)
     const perf = decode(n.stage.perf, settings.perf, n.id)
-    if (!perf.ok) return fail(perf.error)
+    if (!config.ok || !perf.ok) {
+      if (!config.ok) problems.push(...config.errors)
+      if (!perf.ok) problems.push(...perf.errors)
+      continue
+    }
     const inputLabels: Array<PrivacyLabel> = []
     const inputProvenance: Array<ReadonlyArray<string>> = []
     const privateProvenance: Array<ReadonlyArray<string>> = []
@@ -247,7 +304,7 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       if (label === "private") privateProvenance.push(from)
       const required = n.stage.inputs[name]?.requires
       if (required !== undefined && !satisfies(label, required)) {
-        return fail(new PlanError({
+        problems.push(new PlanError({
           reason: "privacy",
           node: n.id,
           path: `${n.id}.${name}`,
@@ -274,12 +331,13 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       let label: PrivacyLabel
       if (isMechanism) label = spec.label ?? "dp"
       else if (inputLabels.length === 0 && spec.label === undefined) {
-        return fail(new PlanError({
+        problems.push(new PlanError({
           reason: "privacy",
           node: n.id,
           path: `${n.id}.${name}`,
           message: `Output "${name}" of source stage ${n.stage.name} has no privacy label: declare it public or private (Artifact.labelled).`
         }))
+        label = "private"
       } else label = joinLabels(propagate(inputLabels), spec.label ?? "public")
       outputLabels[name] = label
       labels.set(`${n.id}.${name}`, label)
@@ -305,7 +363,15 @@ export const makePlan = (graph: PipelineGraph, options: { readonly scale?: strin
       refusal: n.stage.preflight !== undefined ? (n.stage.preflight as (c: unknown, p: unknown) => string | undefined)(config.value, perf.value) : undefined
     })
   }
-  return { ok: true, value: { pipeline: graph, scale, settings: userSettings, nodes: planned } }
+  if (problems.length > 0) return fail()
+  const warnings = paramWarnings({
+    matching: graph.matching ?? [],
+    configs: new Map(planned.map((n) => [n.id, n.configEncoded] as const)),
+    params: graph.params,
+    derived,
+    overrides: [["--set", userSettings]]
+  })
+  return { ok: true, value: { pipeline: graph, scale, settings: userSettings, nodes: planned, params: resolvedParams, warnings } }
 }
 
 const describe = (s: ArtifactSpec): string => (s.kind === "table" ? `table ${tableSignature(s.table)}` : specTypeName(s))

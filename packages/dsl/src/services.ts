@@ -36,7 +36,7 @@ export type ProgressMetrics = Readonly<Record<string, number | string>>
  * the progress line and to `telemetry`, never into an output.
  */
 export class Progress extends Context.Service<Progress, {
-  /** Reports that `step` of `total` units are done. */
+  /** Reports that `step` of `total` units are done; `total` 0 when it is not known (the display shows a count). */
   readonly update: (step: number, total: number, metrics?: ProgressMetrics) => Effect.Effect<void>
   /** A line of information for the log and the display. */
   readonly info: (message: string) => Effect.Effect<void>

@@ -37,6 +37,8 @@ export const planGraph = (graph: PipelineGraph, scale: string | undefined, setti
   Effect.gen(function* () {
     const planned = Plan.makePlan(graph, { scale, settings })
     if (!planned.ok) return yield* planned.error
+    // Plan-time warnings (a declared match broken, a derived value overridden) go to stderr, before anything runs.
+    for (const w of planned.value.warnings ?? []) yield* Effect.sync(() => void process.stderr.write(`warning: ${w}\n`))
     return planned.value
   })
 

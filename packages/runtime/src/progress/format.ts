@@ -15,3 +15,6 @@ export const formatMetrics = (metrics: ProgressMetrics): string =>
   Object.entries(metrics)
     .map(([k, v]) => `${k}=${typeof v === "number" ? (Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)) : v}`)
     .join(" ")
+
+/** "256/1000", or "256" when the total is unknown (a stage reports total 0, e.g. a JSONL file being read). */
+export const formatCount = (step: number, total: number): string => (total > 0 ? `${step}/${total}` : `${step}`)

@@ -8,13 +8,13 @@ import { appendFileSync, mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import cliProgress from "cli-progress"
 import type { Reporter, RunEvent } from "./events.ts"
-import { formatDuration, formatMetrics } from "./format.ts"
+import { formatCount, formatDuration, formatMetrics } from "./format.ts"
 
 const line = (e: RunEvent): string | undefined => {
   switch (e.type) {
     case "run-start": return `${e.resumed ? "resuming" : "starting"} run ${e.runId}: pipeline ${e.pipeline}, scale ${e.scale}, ${e.nodes.length} stages`
     case "stage-start": return `[${e.node}] running (key ${e.key.slice(0, 12)})`
-    case "stage-progress": return `[${e.node}] ${e.step}/${e.total} ${formatMetrics(e.metrics)}`
+    case "stage-progress": return `[${e.node}] ${formatCount(e.step, e.total)} ${formatMetrics(e.metrics)}`
     case "stage-info": return `[${e.node}] ${e.message}`
     case "stage-telemetry": return `[${e.node}] telemetry ${formatMetrics(e.values)}`
     case "stage-cached": return `[${e.node}] cached (key ${e.key.slice(0, 12)})`
@@ -87,10 +87,13 @@ export const ttyReporter = (): Reporter => {
       if (e.type === "stage-progress") {
         let bar = bars.get(e.node)
         if (bar === undefined) {
-          bar = multi.create(e.total, 0, { node: e.node.padEnd(12), metrics: "" })
+          // An unknown total (0) gets a count without a bar, total or ETA.
+          bar = e.total > 0
+            ? multi.create(e.total, 0, { node: e.node.padEnd(12), metrics: "" })
+            : multi.create(0, 0, { node: e.node.padEnd(12), metrics: "" }, { format: " {node} {value} {metrics}" })
           bars.set(e.node, bar)
         }
-        bar.setTotal(e.total)
+        if (e.total > 0) bar.setTotal(e.total)
         bar.update(e.step, { node: e.node.padEnd(12), metrics: formatMetrics(e.metrics) })
         return
       }

@@ -12,7 +12,11 @@
  *     (default) or "directory" (first-level subfolder = user).
  *   - "parquet": not yet supported (refused at plan time; the Parquet reader belongs
  *     to the runtime, which stages may not import). Convert to JSONL meanwhile.
- * Exact duplicate texts are dropped; malformed records are counted and skipped.
+ * Exact duplicate texts are dropped and counted. Malformed records are counted, and
+ * the stage says on the terminal how many it skipped and why; it fails with the file,
+ * line and reason of the first bad record when nothing usable was read or when more
+ * than `maxMalformedShare` (default 1%) of the records are malformed (malformed.ts).
+ * In code, build the config with the typed constructors of source.ts (`Corpus.jsonl`).
  *
  * Outputs: `documents` (private) and `report`, the load counts. The report is
  * labelled private: the counts are aggregates computed on private data without noise
@@ -31,6 +35,7 @@ import { loadJsonl } from "@dpipe/data/jsonl"
 import { type Document, type LoadStats, newLoadStats } from "@dpipe/data/schema"
 import { HAM_GROUPS, loadSpamAssassin, spamAssassinFiles } from "@dpipe/data/spam-assassin"
 import { loadTextFolder } from "@dpipe/data/text-folder"
+import { checkedLoad, DEFAULT_MAX_MALFORMED_SHARE, skippedSummary } from "./malformed.ts"
 import { attempt, guardedStream } from "./streams.ts"
 import { CorpusReport, Documents } from "./tables.ts"
 
@@ -57,6 +62,12 @@ export const CorpusConfig = Schema.Struct({
   extension: Schema.optionalKey(Schema.String),
   /** jsonl, txt-folder: hash user values into pseudonymous ids (default true). */
   hashUsers: Schema.optionalKey(Schema.Boolean),
+  /**
+   * The largest share of malformed records (0..1) the stage accepts before failing
+   * (default 0.01); 1 skips every malformed record. Skipped records are always counted
+   * and reported.
+   */
+  maxMalformedShare: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
   /** Stop after this many documents (for quick runs). */
   maxDocuments: Schema.optionalKey(positiveInt),
   /** Any string; change it when the input file's content changes, to invalidate the cache. */
@@ -103,7 +114,7 @@ const checkPath = (path: string, kind: "file" | "folder", configKey: string): vo
 }
 
 /** The document generator of a config (validating the input first), and its expected message count if known. */
-const openSource = (config: CorpusConfig): { readonly load: (stats: LoadStats) => Iterable<Document>; readonly total: number } => {
+const openSource = (config: CorpusConfig): { readonly load: (stats: LoadStats) => Iterable<Document>; readonly total: number | undefined } => {
   switch (config.source) {
     case "spamassassin": {
       const options = { groups: config.groups ?? HAM_GROUPS }
@@ -119,7 +130,7 @@ const openSource = (config: CorpusConfig): { readonly load: (stats: LoadStats) =
         ...(config.idColumn !== undefined ? { idColumn: config.idColumn } : {}),
         ...(config.hashUsers !== undefined ? { hashUsers: config.hashUsers } : {})
       }
-      return { load: (stats) => loadJsonl(path, options, stats), total: 0 }
+      return { load: (stats) => loadJsonl(path, options, stats), total: undefined }
     }
     case "txt-folder": {
       const path = config.path ?? ""
@@ -129,7 +140,7 @@ const openSource = (config: CorpusConfig): { readonly load: (stats: LoadStats) =
         ...(config.extension !== undefined ? { extension: config.extension } : {}),
         ...(config.hashUsers !== undefined ? { hashUsers: config.hashUsers } : {})
       }
-      return { load: (stats) => loadTextFolder(path, options, stats), total: 0 }
+      return { load: (stats) => loadTextFolder(path, options, stats), total: undefined }
     }
     case "parquet":
       throw new Error("corpus: source \"parquet\" is not yet supported. Convert the table to JSONL and use source jsonl.")
@@ -204,11 +215,15 @@ export const corpus = Stage.make({
       const documents = Stream.suspend(() => {
         const stats = newLoadStats()
         let truncated = false
-        return guardedStream(() => pass(stats, () => (truncated = true))).pipe(
-          Stream.tap(() => progress.update(stats.read, source.total)),
+        const policy = { source: describe, maxMalformedShare: config.maxMalformedShare ?? DEFAULT_MAX_MALFORMED_SHARE }
+        return guardedStream(() => checkedLoad(pass(stats, () => (truncated = true)), stats, policy)).pipe(
+          // An unknown total (a JSONL file, a folder) is reported as 0: the display shows a count.
+          Stream.tap(() => progress.update(stats.read, source.total ?? 0, { kept: stats.kept })),
           Stream.flattenIterable,
-          Stream.onEnd(Effect.sync(() => {
+          Stream.onEnd(Effect.gen(function* () {
             finished = report(describe, stats, truncated)
+            const skipped = skippedSummary(stats)
+            if (skipped !== undefined) yield* progress.info(skipped)
           }))
         )
       })

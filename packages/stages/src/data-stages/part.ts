@@ -6,13 +6,18 @@
  *   corpus -> split --------------------\
  *   public-corpus -> tokenizer ----------> pack
  *
- * The base config is the `tiny` scale (SpamAssassin ham, vocabulary 4096, 128-token
- * sequences, 10 canaries x 4 copies); `dataScales` holds the presets.
+ * The private corpus is a typed argument (source.ts): `addDataStages(b, { source:
+ * Corpus.jsonl({ path: "mail.jsonl", textColumn: "body", userColumn: "from" }) })`;
+ * the default is SpamAssassin's ham. The base config is the `tiny` scale (vocabulary
+ * 4096, 128-token sequences, 10 canaries x 4 copies); `dataScales` holds the presets,
+ * written with `dataSettings`, which type-checks them against the stages' configs.
  */
 import type { Pipeline, Settings } from "@dpipe/dsl"
+import { settingsFor } from "@dpipe/dsl"
 import { corpus } from "./corpus.ts"
 import { pack } from "./pack.ts"
 import { publicCorpus } from "./public-corpus.ts"
+import { Corpus, type CorpusSourceSpec } from "./source.ts"
 import { split } from "./split.ts"
 import { tokenizer } from "./tokenizer.ts"
 
@@ -25,9 +30,15 @@ export interface DataStageHandles {
   readonly pack: Pipeline.NodeHandle<typeof pack.outputs>
 }
 
+/** What the data part reads. */
+export interface DataStageOptions {
+  /** The private corpus (default `Corpus.spamAssassin()`, the ham groups). */
+  readonly source?: CorpusSourceSpec
+}
+
 /** Adds the data stages to a pipeline under the ids corpus, public-corpus, split, tokenizer, pack. */
-export const addDataStages = (b: Pipeline.Builder): DataStageHandles => {
-  const c = b.add("corpus", corpus, { config: { source: "spamassassin" } })
+export const addDataStages = (b: Pipeline.Builder, options: DataStageOptions = {}): DataStageHandles => {
+  const c = b.add("corpus", corpus, { config: options.source ?? Corpus.spamAssassin() })
   const s = b.add("split", split, { config: { seed: 1, evalFraction: 0.1 }, inputs: { documents: c.out.documents } })
   const p = b.add("public-corpus", publicCorpus, { config: { sources: ["nlp-corpus", "brown"] } })
   const t = b.add("tokenizer", tokenizer, { config: { vocabSize: 4096, minFrequency: 2 }, inputs: { texts: p.out.texts } })
@@ -38,20 +49,21 @@ export const addDataStages = (b: Pipeline.Builder): DataStageHandles => {
   return { corpus: c, publicCorpus: p, split: s, tokenizer: t, pack: k }
 }
 
+/**
+ * Typed settings of the data nodes for scale presets: `dataSettings({ tokenizer: { vocabSize: 512 } })`
+ * gives `{ "tokenizer.vocabSize": 512 }`; a field the stage does not have fails `pnpm typecheck`.
+ */
+export const dataSettings = settingsFor({ corpus, "public-corpus": publicCorpus, split, tokenizer, pack })
+
 /** Scale presets of the data part (merge them into a pipeline's own scales). */
 export const dataScales: { readonly micro: Settings; readonly tiny: Settings } = {
   /** A few hundred messages (hard-ham-1), 20k public sentences, vocabulary 512, 64-token sequences: seconds. */
-  micro: {
-    "corpus.groups": ["hard-ham-1"],
-    "public-corpus.maxTexts": 20_000,
-    "tokenizer.vocabSize": 512,
-    "pack.seqLen": 64,
-    "pack.canaries.count": 3,
-    "pack.canaries.repeats": 2
-  },
+  micro: dataSettings({
+    corpus: { groups: ["hard-ham-1"] },
+    "public-corpus": { maxTexts: 20_000 },
+    tokenizer: { vocabSize: 512 },
+    pack: { seqLen: 64, canaries: { count: 3, repeats: 2 } }
+  }),
   /** The ham groups (about 4,100 documents, 7.6 MB of text), vocabulary 4096, 128-token sequences. */
-  tiny: {
-    "tokenizer.vocabSize": 4096,
-    "pack.seqLen": 128
-  }
+  tiny: dataSettings({ tokenizer: { vocabSize: 4096 }, pack: { seqLen: 128 } })
 }

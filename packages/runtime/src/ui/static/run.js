@@ -78,7 +78,7 @@ const renderStages = () => {
   const rows = Object.entries(record.nodes).map(([id, n]) => {
     const p = lastProgress(id)
     const bar = p
-      ? el("div", { class: "progress" }, el("progress", { max: p.total, value: p.step }), el("span", { class: "progress-text" }, `${p.step}/${p.total} ${Object.entries(p.metrics).map(([k, v]) => `${k}=${formatNumber(v)}`).join(" ")}`))
+      ? el("div", { class: "progress" }, ...(p.total > 0 ? [el("progress", { max: p.total, value: p.step })] : []), el("span", { class: "progress-text" }, `${p.total > 0 ? `${p.step}/${p.total}` : p.step} ${Object.entries(p.metrics).map(([k, v]) => `${k}=${formatNumber(v)}`).join(" ")}`))
       : null
     const telemetry = n.telemetry ? Object.entries(n.telemetry).map(([k, v]) => `${k}=${formatNumber(v)}`).join(" ") : ""
     return el(
