@@ -64,6 +64,12 @@ export interface PipelineGraph {
   readonly scales: Readonly<Record<string, Settings>>
   readonly defaultScale: string
   readonly privacy: PrivacyPolicy | undefined
+  /**
+   * True when the pipeline declared `privacy: "none"`: its DP mechanisms run without a
+   * budget check, and `plan` and `run` say so. Without a policy and without this opt-out,
+   * a pipeline with a DP mechanism is refused (docs/privacy.md, B1).
+   */
+  readonly noBudget?: boolean
   /** The most stages the executor runs at once (independent branches). */
   readonly concurrency: number
   /** Outputs copied into the run directory under these file names when a run succeeds (e.g. report.html). */
@@ -115,7 +121,8 @@ export const make = (
     readonly description?: string
     readonly scales?: Readonly<Record<string, Settings>>
     readonly defaultScale?: string
-    readonly privacy?: PrivacyPolicy
+    /** The budget and accountants; `"none"` runs DP mechanisms without a budget (explicit opt-out). */
+    readonly privacy?: PrivacyPolicy | "none"
     readonly concurrency?: number
     /** Parameters several nodes read, set with `params.*` keys in scales and --set (Params.make). */
     readonly params?: PipelineParams
@@ -155,7 +162,8 @@ export const make = (
     nodes,
     scales,
     defaultScale: options.defaultScale ?? Object.keys(scales)[0] ?? "default",
-    privacy: options.privacy,
+    privacy: options.privacy === "none" ? undefined : options.privacy,
+    ...(options.privacy === "none" ? { noBudget: true } : {}),
     concurrency: options.concurrency ?? 2,
     publish: Object.fromEntries(Object.entries(outputs.publish ?? {}).map(([k, r]) => [k, ref(r)])),
     summary: outputs.summary !== undefined ? ref(outputs.summary) : undefined,

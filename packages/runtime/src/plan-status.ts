@@ -8,7 +8,8 @@ import { join } from "node:path"
 import type { Plan } from "@dpipe/dsl"
 import { stageKey } from "@dpipe/dsl"
 import { planFingerprints } from "./code/fingerprint.ts"
-import { predictSpend, type Spend } from "./privacy.ts"
+import type { Privacy } from "@dpipe/dsl"
+import { checkBudgetDeclared, predictSpend, type Spend } from "./privacy.ts"
 import { sourceHashes } from "./sources.ts"
 import type { StoreLayout } from "./store/layout.ts"
 import { Manifest } from "./store/records.ts"
@@ -34,6 +35,8 @@ export interface PlanReport {
   readonly scale: string
   readonly nodes: ReadonlyArray<NodePlanStatus>
   readonly privacy: Spend | undefined
+  /** Whether the DP mechanisms run against a budget (`none`: the pipeline opted out; plan says so). */
+  readonly budget: Privacy.BudgetStatus
 }
 
 /** Each node's key (when its inputs are all in the cache) and whether it is cached. */
@@ -45,9 +48,11 @@ export const planKeys = (plan: Plan.Plan, store: StoreLayout) =>
 
 export const planReport = (plan: Plan.Plan, store: StoreLayout) =>
   Effect.gen(function* () {
+    // A DP mechanism without a budget (and without the explicit opt-out) is refused here.
+    const budget = yield* checkBudgetDeclared(plan)
     const nodes = yield* planStatuses(plan, store)
     const privacy = yield* predictSpend(plan)
-    const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy }
+    const report: PlanReport = { pipeline: plan.pipeline.name, scale: plan.scale, nodes, privacy, budget }
     return report
   })
 

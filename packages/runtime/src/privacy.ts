@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { LedgerEntry, PipelineGraph } from "@dpipe/dsl"
-import { Pipeline, PlanError } from "@dpipe/dsl"
+import { Pipeline, PlanError, Privacy } from "@dpipe/dsl"
 import type { Plan } from "@dpipe/dsl"
 
 export interface Spend {
@@ -40,15 +40,36 @@ export const accountEvents = (graph: PipelineGraph, scale: string, events: Reado
     return spend
   })
 
+/** The loud notice `plan` and `run` print when the pipeline opted out of a budget (`privacy: "none"`), else undefined. */
+export const noBudgetNotice = (plan: Plan.Plan): string | undefined => {
+  const status = Privacy.budgetStatus(plan.pipeline, plan.nodes.filter((n) => n.isMechanism).map((n) => n.id))
+  return status._tag === "none" ? Privacy.noBudgetWarning(plan.pipeline.name, status.mechanisms) : undefined
+}
+
 /** The predicted spend of a plan: every mechanism node's declared events. */
 export const predictSpend = (plan: Plan.Plan) => accountEvents(plan.pipeline, plan.scale, plan.nodes.flatMap((n) => n.predictedEvents))
 
 /** Deltas read best in exponent form (1e-5, 1.1e-10). */
 export const formatDelta = (delta: number): string => (delta < 1e-3 ? delta.toExponential() : String(delta))
 
-/** Fails with a PlanError when the plan's predicted spend exceeds the budget. */
+/**
+ * Whether the plan's DP mechanisms run against a budget; fails with a PlanError when a
+ * mechanism runs without a policy and the pipeline did not opt out with `privacy: "none"`
+ * (docs/privacy.md, B1).
+ */
+export const checkBudgetDeclared = (plan: Plan.Plan) =>
+  Effect.gen(function* () {
+    const status = Privacy.budgetStatus(plan.pipeline, plan.nodes.filter((n) => n.isMechanism).map((n) => n.id))
+    if (status._tag === "missing") {
+      return yield* new PlanError({ reason: "budget", node: status.mechanisms[0], message: Privacy.missingBudgetMessage(plan.pipeline.name, status.mechanisms) })
+    }
+    return status
+  })
+
+/** Fails with a PlanError when the plan's predicted spend exceeds the budget, or when it has mechanisms and no budget. */
 export const checkBudget = (plan: Plan.Plan) =>
   Effect.gen(function* () {
+    yield* checkBudgetDeclared(plan)
     const spend = yield* predictSpend(plan)
     if (spend !== undefined && spend.primary > spend.budgetEpsilon * (1 + 1e-9)) {
       return yield* new PlanError({

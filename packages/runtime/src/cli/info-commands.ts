@@ -2,6 +2,7 @@
 import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { readdir } from "node:fs/promises"
+import { Privacy } from "@dpipe/dsl"
 import { listPipelines, loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { planReport } from "../plan-status.ts"
 import { checkDatasetBudgets, describeForecast } from "../dataset-budget.ts"
@@ -56,6 +57,7 @@ export const planCommand = Command.make(
         text += `\npredicted privacy spend: epsilon ${eps} at delta ${formatDelta(report.privacy.delta)}; budget epsilon ${report.privacy.budgetEpsilon}` +
           (report.privacy.primary > report.privacy.budgetEpsilon ? "  OVER BUDGET: run will refuse" : "")
       }
+      if (report.budget._tag === "none") text += `\n${Privacy.noBudgetWarning(report.pipeline, report.budget.mechanisms)}`
       for (const f of datasets) text += `\nprivate ${describeForecast(f)}`
       yield* print(text)
     })

@@ -9,7 +9,7 @@ import type { Reporter } from "../progress/events.ts"
 import { jsonLinesReporter, plainReporter, ttyReporter } from "../progress/reporters.ts"
 import { loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { readRunRecord } from "../run-state.ts"
-import { formatDelta } from "../privacy.ts"
+import { formatDelta, noBudgetNotice } from "../privacy.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
@@ -39,7 +39,35 @@ const flatten = (value: unknown, prefix = ""): Array<string> => {
   return [`  ${prefix}: ${shown}`]
 }
 
-const execute = (store: StoreLayout, runId: string, json: boolean, graph: PipelineGraph, run: (reporter: Reporter) => Effect.Effect<{ readonly record: RunRecord }, unknown>) =>
+/** `--private`: the one rule for private values on the terminal (run, resume and inspect alike). */
+const privateFlag = Flag.Boolean("private").pipe(Flag.withDescription("print the summary even when it is private (computed from private data without noise)"), Flag.withDefault(false))
+
+/**
+ * The run's summary as printed: its values when they may be shown (not private, or
+ * `--private`), else one line saying it is private and the command that shows it.
+ */
+export const summaryText = (args: {
+  readonly values: unknown
+  readonly label: string
+  readonly node: string
+  readonly output: string
+  readonly runId: string
+  readonly store: { readonly root: string }
+  readonly showPrivate: boolean
+}): string =>
+  args.label !== "private" || args.showPrivate
+    ? `summary (${args.node}.${args.output}, label ${args.label}):\n${flatten(args.values).join("\n")}`
+    : `summary (${args.node}.${args.output}) is private (computed from private data without noise): not shown; ` +
+      `add --private, or see it with pnpm pipeline inspect ${args.runId} ${args.node} --output ${args.output} --private --store ${JSON.stringify(args.store.root)}`
+
+/** Prints the loud no-budget notice (to stderr, so that --json output stays one document per line). */
+const warnNoBudget = (plan: Parameters<typeof noBudgetNotice>[0]) =>
+  Effect.sync(() => {
+    const notice = noBudgetNotice(plan)
+    if (notice !== undefined) process.stderr.write(`${notice}\n`)
+  })
+
+const execute = (store: StoreLayout, runId: string, json: boolean, graph: PipelineGraph, run: (reporter: Reporter) => Effect.Effect<{ readonly record: RunRecord }, unknown>, showPrivate = false) =>
   Effect.gen(function* () {
     const reporter = reporterFor(json)
     const summary = yield* run(reporter).pipe(Effect.ensuring(Effect.sync(() => reporter.close())))
@@ -50,7 +78,7 @@ const execute = (store: StoreLayout, runId: string, json: boolean, graph: Pipeli
     const out = s !== undefined ? node?.outputs?.[s.output] : undefined
     if (node?.key !== undefined && out !== undefined) {
       const values = yield* Effect.promise(() => readFile(join(store.cacheEntry(node.key!), out.file), "utf8").then((t) => JSON.parse(t) as unknown).catch(() => undefined))
-      if (values !== undefined) text += `\nsummary (${s!.node}.${s!.output}, label ${out.label}):\n${flatten(values).join("\n")}`
+      if (values !== undefined) text += `\n${summaryText({ values, label: out.label, node: s!.node, output: s!.output, runId, store, showPrivate })}`
     }
     for (const file of Object.keys(graph.publish)) text += `\n${file}: ${join(store.runDir(runId), file)}`
     yield* print(`${text}\nrun ${runId} stored in ${store.runDir(runId)}`)
@@ -64,14 +92,16 @@ export const runCommand = Command.make(
     set: setFlag,
     store: storeFlag,
     json: jsonFlag,
-    runId: Flag.String("run-id").pipe(Flag.withDescription("name the run (default: <pipeline>-<time>-<random>)"), Flag.optional)
+    runId: Flag.String("run-id").pipe(Flag.withDescription("name the run (default: <pipeline>-<time>-<random>)"), Flag.optional),
+    showPrivate: privateFlag
   },
   (a) =>
     Effect.gen(function* () {
       const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
       const store = storeOf(a.store)
       const runId = optionValue(a.runId) ?? newRunId(a.pipeline)
-      yield* execute(store, runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId, reporter }))
+      yield* warnNoBudget(plan)
+      yield* execute(store, runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId, reporter }), a.showPrivate)
     })
 ).pipe(Command.withDescription("Run a pipeline: stages already in the cache are reused, the rest execute."))
 
@@ -80,7 +110,8 @@ export const resumeCommand = Command.make(
   {
     runId: Argument.String("run-id").pipe(Argument.withDescription("the run to continue (see `pipeline runs`)")),
     store: storeFlag,
-    json: jsonFlag
+    json: jsonFlag,
+    showPrivate: privateFlag
   },
   (a) =>
     Effect.gen(function* () {
@@ -88,6 +119,7 @@ export const resumeCommand = Command.make(
       const previous = yield* readRunRecord(store.runFile(a.runId), a.runId)
       const graph = yield* loadPipeline(pipelinesDir(), previous.pipeline)
       const plan = yield* planGraph(graph, previous.scale, previous.settings)
-      yield* execute(store, a.runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }))
+      yield* warnNoBudget(plan)
+      yield* execute(store, a.runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }), a.showPrivate)
     })
 ).pipe(Command.withDescription("Continue a failed or interrupted run: finished stages are reused, interrupted ones restart from their last checkpoint."))

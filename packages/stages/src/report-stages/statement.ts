@@ -79,9 +79,10 @@ export const statementText = (s: Omit<PrivacyStatement, "text">): string => {
     s.rdp._tag === "Computed"
       ? ` The RDP accountant, as a cross-check, gives epsilon = ${formatEpsilon(s.rdp.epsilon)} (best order ${s.rdp.order}).`
       : ` The RDP accountant gives no figure for this mechanism: ${s.rdp.reason}`
+  // Without a declared budget the statement says so, rather than "within" or "exceeds" anything.
   const budget =
     s.budget === undefined
-      ? ""
+      ? " No privacy budget was declared for this run: nothing checked this epsilon against a limit."
       : s.budget.withinBudget
         ? ` This is within the pipeline's declared budget of epsilon = ${fmt(s.budget.epsilon)} at the same delta.`
         : ` This EXCEEDS the pipeline's declared budget of epsilon = ${fmt(s.budget.epsilon)} at the same delta.`
