@@ -2,7 +2,8 @@
  * The accountants behind `pipeline account`: epsilon by RDP (best order, improved
  * conversion) and PLD for Poisson or truncated-Poisson DP-SGD, and sigma calibrated to
  * a target epsilon. The same functions the pipeline's accountants and the
- * privacy-statement stage use, so the numbers agree.
+ * privacy-statement stage use, so the numbers agree; and the same sampler check as the
+ * training config, so `account` refuses what training refuses.
  */
 import { Result } from "effect"
 import { calibrateNoiseMultiplier } from "@dpipe/accounting/calibrate"
@@ -10,6 +11,7 @@ import { dpSgdStepEvent, selfComposed } from "@dpipe/accounting/events"
 import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
+import { samplingProblem } from "@dpipe/stages/training-stages/config"
 
 interface Query {
   readonly samplingRate: number
@@ -24,6 +26,8 @@ const truncated = (q: Query): boolean => q.datasetSize !== undefined && q.batchC
 const event = (q: Query, sigma: number) => selfComposed(dpSgdStepEvent({ ...q, noiseMultiplier: sigma }), q.steps)
 
 export const accountingApi = {
+  /** The sampler check training's config makes (a cap needs N; a cap below q*N is refused), same message. */
+  check: (q: Query) => samplingProblem(q),
   epsilon: (q: Query & { readonly noiseMultiplier: number }) => {
     const errors: Array<string> = []
     const e = event(q, q.noiseMultiplier)

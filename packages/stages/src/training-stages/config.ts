@@ -70,17 +70,26 @@ export const TrainConfig = Schema.Struct({
   optimizer: OptimizerSettings.pipe(withDefault({})),
   /** Seed of the public weight initialisation. */
   initSeed: Schema.Int.pipe(withDefault(0))
-}).check(
-  Schema.makeFilter((c) => {
-    if (c.batchCap === undefined) return undefined
-    if (c.datasetSize === undefined) return { path: ["datasetSize"], issue: "batchCap (truncated Poisson) needs the dataset size N the accountant assumes: set datasetSize" }
-    const expected = c.samplingRate * c.datasetSize
-    return c.batchCap < expected
-      ? { path: ["batchCap"], issue: `the batch cap ${c.batchCap} is below the expected batch q*N = ${expected.toFixed(1)}: most steps would be truncated and the truncated-Poisson epsilon explodes (docs/privacy.md, A2); use a cap well above q*N` }
-      : undefined
-  })
-)
+}).check(Schema.makeFilter((c) => samplingProblem(c)))
 export type TrainConfig = typeof TrainConfig.Type
+
+/**
+ * Why a sampler's parameters are refused, or undefined: a batch cap (truncated Poisson)
+ * needs the dataset size N, and a cap below the expected batch q*N is refused (docs/privacy.md,
+ * A2). Training's config and `pipeline account` both check with this.
+ */
+export const samplingProblem = (c: {
+  readonly samplingRate: number
+  readonly datasetSize?: number | undefined
+  readonly batchCap?: number | undefined
+}): { readonly path: ReadonlyArray<"datasetSize" | "batchCap">; readonly issue: string } | undefined => {
+  if (c.batchCap === undefined) return undefined
+  if (c.datasetSize === undefined) return { path: ["datasetSize"], issue: "batchCap (truncated Poisson) needs the dataset size N the accountant assumes: set datasetSize" }
+  const expected = c.samplingRate * c.datasetSize
+  return c.batchCap < expected
+    ? { path: ["batchCap"], issue: `the batch cap ${c.batchCap} is below the expected batch q*N = ${expected.toFixed(1)}: most steps would be truncated and the truncated-Poisson epsilon explodes (docs/privacy.md, A2); use a cap well above q*N` }
+    : undefined
+}
 
 export const TrainPerf = Schema.Struct({
   backend: BackendName.pipe(withDefault("native" as const)),
