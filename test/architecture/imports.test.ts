@@ -2,10 +2,11 @@
  * The direction of imports between dpipe's packages (docs/architecture.md, "Packages and
  * the direction of imports"):
  *
- *   pipelines -> stages -> engine | data | accounting | dsl;  engine, data -> random;
- *   data -> dsl;  runtime -> dsl;  bin (the composition root) -> runtime, stages.
+ *   pipelines -> stages -> engine | data | scaling | accounting | dsl;  engine, data -> random;
+ *   scaling -> accounting;  data -> dsl;  runtime -> dsl;
+ *   bin (the composition root) -> runtime, stages, scaling.
  *
- * The libraries (accounting, random, engine, data) must stay usable alone, so each may
+ * The libraries (accounting, scaling, random, engine, data) must stay usable alone, so each may
  * import only the dpipe packages listed here, must declare them in its package.json, and
  * may not reach into another package by a relative path.
  */
@@ -20,12 +21,13 @@ const allowed: Record<string, ReadonlyArray<string>> = {
   dsl: [],
   random: [],
   accounting: [],
+  scaling: ["accounting"],
   engine: ["random"],
   data: ["dsl", "random"],
-  stages: ["dsl", "accounting", "data", "engine", "random"],
+  stages: ["dsl", "accounting", "scaling", "data", "engine", "random"],
   runtime: ["dsl"],
-  pipelines: ["dsl", "stages", "accounting", "data", "engine", "random"],
-  bin: ["dsl", "runtime", "stages"]
+  pipelines: ["dsl", "stages", "accounting", "scaling", "data", "engine", "random"],
+  bin: ["dsl", "runtime", "stages", "scaling"]
 }
 
 const listTs = (dir: string): Array<string> =>
