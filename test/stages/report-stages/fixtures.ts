@@ -69,7 +69,11 @@ export const metricsRows = (steps: number, opts: { start?: number; end?: number;
       clipped_fraction: 0.95 - 0.3 * t,
       non_finite: 0,
       lr: 3e-3,
-      epsilon: opts.noEpsilon === true ? Number.NaN : (opts.epsilonAtEnd ?? 2) * Math.sqrt((i + 1) / steps)
+      epsilon: opts.noEpsilon === true ? Number.NaN : (opts.epsilonAtEnd ?? 2) * Math.sqrt((i + 1) / steps),
+      probe_loss: Number.NaN,
+      spike: 0,
+      rollback: 0,
+      discarded: 0
     }
   })
 

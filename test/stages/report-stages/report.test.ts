@@ -66,6 +66,7 @@ describe("report rendering", () => {
       ["loss", "private"],
       ["epsilon", "private"],
       ["clipped", "private"],
+      ["stability", "private"],
       ["evaluation", "private"],
       ["memorization", "private"]
     ])

@@ -57,6 +57,12 @@ export interface TrainOptions {
    * normalised gradient, a DP release; non-private: the plain mean). Used by tests.
    */
   readonly inspectGradient?: (step: number, grad: Float32Array) => void
+  /**
+   * Audit hook (dp/audit-canaries.ts): adds the step's audit-canary gradients, each of norm
+   * at most the clip norm, to the clipped sum before the noise, and returns how many it added
+   * (counted in the non-private mean). Never set in production training.
+   */
+  readonly addToSum?: (step: number, sum: Float64Array) => number
 }
 
 export interface BatchSelection {
@@ -71,8 +77,13 @@ export interface BatchSelection {
  */
 export interface StepMetrics {
   readonly private: true
-  /** 0-based index of the step just taken. */
+  /**
+   * 0-based index of the step just taken, counting every step executed (steps later
+   * discarded by a rollback included): it keys the step's batch and noise.
+   */
   readonly step: number
+  /** Optimizer updates the weights had before this step (equals `step` until a rollback). */
+  readonly progressStep: number
   readonly realizedBatchSize: number
   readonly padding: number
   /** Mean per-example loss over finite examples (NaN if none). */
@@ -106,6 +117,13 @@ export interface TrainState {
   readonly adamM: Readonly<Record<string, Float32Array>>
   readonly adamV: Readonly<Record<string, Float32Array>>
   readonly counters: TrainCounters
+  /**
+   * Steps executed, discarded ones included (default `step`): the index of the next
+   * step's batch and noise, so a rollback never draws them twice (docs/privacy.md, P12).
+   */
+  readonly executed?: number
+  /** Factor on the learning-rate schedule (default 1; lowered by rollbacks). */
+  readonly lrScale?: number
 }
 
 /** The state's plain-data shape as a Schema (Float32Arrays are kept as-is). */
@@ -147,6 +165,8 @@ export class Trainer {
   private m: Float32Array
   private v: Float32Array
   private stepIndex = 0
+  private drawIndex = 0
+  private lrScale = 1
   private counters: TrainCounters = { examples: 0, padding: 0, tokens: 0, clipped: 0, nonFinite: 0, emptySteps: 0 }
   readonly layout: ReadonlyArray<ParamSpec>
 
@@ -186,6 +206,11 @@ export class Trainer {
     return this.stepIndex
   }
 
+  /** Executed steps, including those a rollback discarded (the next batch and noise index). */
+  get executed(): number {
+    return this.drawIndex
+  }
+
   /** A copy of the full state. */
   getState(): TrainState {
     return {
@@ -193,7 +218,9 @@ export class Trainer {
       params: toNamed(this.layout, this.params),
       adamM: toNamed(this.layout, this.m),
       adamV: toNamed(this.layout, this.v),
-      counters: { ...this.counters }
+      counters: { ...this.counters },
+      executed: this.drawIndex,
+      lrScale: this.lrScale
     }
   }
 
@@ -204,6 +231,22 @@ export class Trainer {
     this.v = fromNamed(this.layout, s.adamV, "adamV")
     this.stepIndex = s.step
     this.counters = { ...s.counters }
+    this.drawIndex = s.executed ?? s.step
+    this.lrScale = s.lrScale ?? 1
+  }
+
+  /**
+   * Rolls the weights, moments and update count back to `s` and scales the learning rate
+   * by `lrScale`, keeping the executed-step count and the counters: the next step draws
+   * a fresh batch and fresh noise (docs/privacy.md, P12).
+   */
+  rollBack(s: TrainState, lrScale: number): void {
+    const executed = this.drawIndex
+    const counters = this.counters
+    this.restore(s)
+    this.drawIndex = executed
+    this.counters = counters
+    this.lrScale = lrScale
   }
 
   /** The current weights as one flat vector (a copy), in `paramLayout` order. */
@@ -214,7 +257,10 @@ export class Trainer {
   /** Runs one logical step and returns its (private) metrics. */
   async trainStep(): Promise<StepMetrics> {
     const t0 = performance.now()
-    const step = this.stepIndex
+    const progressStep = this.stepIndex
+    // Batch, noise and the schedule follow the executed-step index (equal to the update
+    // count until a rollback), so no batch or noise draw is ever used twice.
+    const step = this.drawIndex
     const o = this.opts
     const sel = await o.selectBatch(step)
     const n = sel.indices.length
@@ -224,18 +270,20 @@ export class Trainer {
     // Draw this step's noise while the workers compute (it does not depend on their result).
     const noise = dp === null ? undefined : stepNoise(dp.noiseKey, step, new Float64Array(this.params.length), dp.noiseMultiplier * dp.clipNorm)
     const r = await pending
+    const added = o.addToSum?.(step, r.sum) ?? 0
     let grad: Float32Array
     if (dp !== null && noise !== undefined) {
       grad = privatizeGradient(r.sum, { key: dp.noiseKey, step, std: dp.noiseMultiplier * dp.clipNorm, expectedBatchSize: dp.expectedBatchSize, noise })
     } else {
       grad = new Float32Array(r.sum.length)
-      const denom = Math.max(1, n - r.nonFinite)
+      const denom = Math.max(1, n - r.nonFinite + added)
       for (let i = 0; i < grad.length; i++) grad[i] = (r.sum[i] as number) / denom
     }
     o.inspectGradient?.(step, grad)
-    const lr = learningRate(o.optimizer, step)
-    adamwUpdate(o.optimizer, this.layout, this.params, this.m, this.v, grad, step + 1, lr)
-    this.stepIndex = step + 1
+    const lr = learningRate(o.optimizer, step) * this.lrScale
+    adamwUpdate(o.optimizer, this.layout, this.params, this.m, this.v, grad, progressStep + 1, lr)
+    this.stepIndex = progressStep + 1
+    this.drawIndex = step + 1
     const T = o.dataset.seqLen - 1
     const c = this.counters
     this.counters = {
@@ -255,6 +303,7 @@ export class Trainer {
     const metrics: StepMetrics = {
       private: true,
       step,
+      progressStep,
       realizedBatchSize: n,
       padding,
       loss: lossN === 0 ? Number.NaN : lossSum / lossN,

@@ -23,6 +23,17 @@ export interface MetricsRow {
   readonly loss: number
   readonly clipped_fraction: number
   readonly epsilon: number
+  /** The stability guard's columns (docs/privacy.md, P12); absent or NaN/0 when unguarded. */
+  readonly probe_loss?: number
+  readonly spike?: number
+  readonly rollback?: number
+  readonly discarded?: number
+}
+
+/** The planner's prediction of the DP model's held-out loss, and where it came from. */
+export interface PredictedLoss {
+  readonly dp: number
+  readonly source: string
 }
 
 export interface ReportLabels {
@@ -45,6 +56,8 @@ export interface ReportInput {
   readonly labels?: ReportLabels
   /** Points per chart series (longer runs are downsampled evenly). */
   readonly maxChartPoints?: number
+  /** The planner's predicted DP loss, shown beside the achieved one. */
+  readonly predictedLoss?: PredictedLoss
 }
 
 const finiteOrNull = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null)
@@ -68,7 +81,7 @@ export const exposureByRepeats = (m: Memorization): ReadonlyArray<{ readonly rep
 }
 
 /** The summary numbers (finite or null: JSON has no NaN). */
-export const summarize = (input: Pick<ReportInput, "statement" | "dpMetrics" | "baselineMetrics" | "evaluation" | "memorization">): ReportSummary => {
+export const summarize = (input: Pick<ReportInput, "statement" | "dpMetrics" | "baselineMetrics" | "evaluation" | "memorization" | "predictedLoss">): ReportSummary => {
   const { statement: s, evaluation: e, memorization: m } = input
   const most = exposureByRepeats(m).at(-1)
   const x = m.extraction
@@ -78,6 +91,7 @@ export const summarize = (input: Pick<ReportInput, "statement" | "dpMetrics" | "
     epsilonRdp: s.rdp._tag === "Computed" ? s.rdp.epsilon : null,
     steps: s.steps,
     evalLoss: { dp: finiteOrNull(e.models.dp.meanLoss), nonPrivate: finiteOrNull(e.models.nonPrivate.meanLoss), unigram: finiteOrNull(e.models.unigram.meanLoss) },
+    predictedLoss: { dp: finiteOrNull(input.predictedLoss?.dp) },
     bitsPerByte: { dp: finiteOrNull(e.models.dp.bitsPerByte), nonPrivate: finiteOrNull(e.models.nonPrivate.bitsPerByte), unigram: finiteOrNull(e.models.unigram.bitsPerByte) },
     exposure: {
       dp: finiteOrNull(m.canaries.models.dp.meanExposure),
@@ -92,9 +106,21 @@ export const summarize = (input: Pick<ReportInput, "statement" | "dpMetrics" | "
         nonPrivate: x.duplicated.models.nonPrivate.attempts > 0 ? finiteOrNull(x.duplicated.models.nonPrivate.exactRate) : null
       }
     },
-    finalTrainLoss: { dp: finiteOrNull(input.dpMetrics.at(-1)?.loss), nonPrivate: finiteOrNull(input.baselineMetrics.at(-1)?.loss) }
+    finalTrainLoss: { dp: finiteOrNull(input.dpMetrics.at(-1)?.loss), nonPrivate: finiteOrNull(input.baselineMetrics.at(-1)?.loss) },
+    stability: stabilityCounts(input.dpMetrics)
   }
 }
+
+/** Spikes, rollbacks and discarded steps of a guarded run (all 0 for an unguarded one). */
+export const stabilityCounts = (rows: ReadonlyArray<MetricsRow>): ReportSummary["stability"] => ({
+  spikes: rows.filter((r) => r.spike === 1).length,
+  rollbacks: rows.filter((r) => r.rollback === 1).length,
+  discardedSteps: rows.filter((r) => r.discarded === 1).length
+})
+
+/** Relative difference of achieved from predicted, as a signed percentage ("+2.1%"). */
+const relDiff = (achieved: number | null, predicted: number | null): string =>
+  achieved === null || predicted === null || predicted === 0 ? "n/a" : `${achieved >= predicted ? "+" : ""}${Number((((achieved - predicted) / predicted) * 100).toPrecision(3))}%`
 
 /** A visible privacy-label badge. */
 export const badge = (label: PrivacyLabel): Html =>
@@ -257,6 +283,45 @@ export const renderReport = (input: ReportInput): { readonly html: string; reado
     })
   )
 
+  const stab = summary.stability
+  const guarded = input.dpMetrics.some((r) => r.probe_loss !== undefined && Number.isFinite(r.probe_loss))
+  const stabilityBlock = block(
+    "table",
+    "stability",
+    "Training stability (DP run)",
+    labels.metrics,
+    "dp-train.metrics",
+    guarded
+      ? lineChart({
+          id: "probe",
+          title: "DP weights' loss on the public probe against executed step",
+          xLabel: "executed step",
+          yLabel: "probe loss",
+          series: [
+            { name: "probe loss", points: series(input.dpMetrics, (r) => r.probe_loss ?? Number.NaN, max) },
+            { name: "rollback", points: input.dpMetrics.filter((r) => r.rollback === 1).map((r) => ({ x: r.step + 1, y: r.probe_loss ?? Number.NaN })), markersOnly: true }
+          ]
+        })
+      : null,
+    table(
+      ["guard", "value"],
+      [
+        ["probe-loss spikes", num(stab.spikes)],
+        ["rollbacks to the last good checkpoint", num(stab.rollbacks)],
+        ["executed steps discarded (still counted in ε)", num(stab.discardedSteps)],
+        ["rollbacks at executed step", stab.rollbacks === 0 ? "none" : input.dpMetrics.filter((r) => r.rollback === 1).map((r) => String(r.step + 1)).join(", ")]
+      ],
+      { "data-table": "stability" }
+    ),
+    el(
+      "p",
+      { class: "note" },
+      guarded
+        ? "The guard scores the DP weights on public text after every step (a post-processing of DP releases). Spike: probe loss above median + max(k·1.4826·MAD, floor·median) of the trailing window; divergence: a non-finite loss, consecutive spikes, or a loss above the untrained model's by the margin. A divergence rolls back to the last good checkpoint with a lower learning rate; the discarded steps stay counted in the privacy ledger."
+        : "This run was not guarded (stability.enabled=false)."
+    )
+  )
+
   const ev = input.evaluation
   const evaluationBlock = block(
     "table",
@@ -341,6 +406,19 @@ export const renderReport = (input: ReportInput): { readonly html: string; reado
   const summaryRows: ReadonlyArray<ReadonlyArray<Child>> = [
     ["ε (PLD) at δ", `${formatEpsilon(summary.epsilon)} at ${formatDelta(summary.delta)}`],
     ["eval loss DP / non-private / unigram", `${num(summary.evalLoss.dp)} / ${num(summary.evalLoss.nonPrivate)} / ${num(summary.evalLoss.unigram)}`],
+    ...(input.predictedLoss === undefined
+      ? []
+      : [
+          [
+            "eval loss DP: predicted / achieved",
+            el(
+              "span",
+              { "data-predicted-loss": String(input.predictedLoss.dp), "data-achieved-loss": String(summary.evalLoss.dp) },
+              `${num(input.predictedLoss.dp)} / ${num(summary.evalLoss.dp)} (${relDiff(summary.evalLoss.dp, summary.predictedLoss.dp)}; predicted by ${input.predictedLoss.source})`
+            )
+          ]
+        ]),
+    ["DP training stability: spikes / rollbacks / discarded steps", `${stab.spikes} / ${stab.rollbacks} / ${stab.discardedSteps}`],
     ["mean canary exposure DP / non-private (bits)", `${num(summary.exposure.dp)} / ${num(summary.exposure.nonPrivate)}`]
   ]
   const body = fragment(
@@ -361,6 +439,7 @@ export const renderReport = (input: ReportInput): { readonly html: string; reado
     lossChart,
     epsilonChart,
     clippedChart,
+    stabilityBlock,
     el("h2", {}, "Evaluation"),
     evaluationBlock,
     el("h2", {}, "Memorization"),

@@ -21,7 +21,12 @@ export const ReportConfig = Schema.Struct({
    * Points per chart series (longer runs are downsampled evenly). Semantic, not a perf
    * flag: it changes the bytes of report.html, and perf flags must not change outputs.
    */
-  maxChartPoints: Schema.Int.check(Schema.isGreaterThan(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(600)))
+  maxChartPoints: Schema.Int.check(Schema.isGreaterThan(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(600))),
+  /**
+   * The planner's predicted held-out loss of the DP model and its source (the pipeline
+   * sets it when a scaling law chose the recipe): shown beside the achieved loss.
+   */
+  predictedLoss: Schema.optionalKey(Schema.Struct({ dp: Schema.Finite, source: Schema.String }))
 })
 
 export const report = Stage.make({
@@ -57,7 +62,8 @@ export const report = Stage.make({
             baselineMetrics,
             evaluation: inputs.evaluation,
             memorization: inputs.memorization,
-            maxChartPoints: config.maxChartPoints
+            maxChartPoints: config.maxChartPoints,
+            ...(config.predictedLoss === undefined ? {} : { predictedLoss: config.predictedLoss })
           }),
         catch: (e) => new StageFailed({ message: `report: rendering failed (${String(e)}); this is a bug in report-stages/render.ts, please report it with the run id` })
       })

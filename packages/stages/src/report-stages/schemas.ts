@@ -76,6 +76,8 @@ export const ReportSummary = Schema.Struct({
   epsilonRdp: Maybe,
   steps: NonNegativeInt,
   evalLoss: Schema.Struct({ dp: Maybe, nonPrivate: Maybe, unigram: Maybe }),
+  /** The planner's predicted held-out loss of the DP model, beside `evalLoss.dp` (null when the recipe was not planned). */
+  predictedLoss: Schema.Struct({ dp: Maybe }),
   bitsPerByte: Schema.Struct({ dp: Maybe, nonPrivate: Maybe, unigram: Maybe }),
   /** Mean canary exposure in bits over all canaries, and over the most repeated ones. */
   exposure: Schema.Struct({
@@ -91,6 +93,8 @@ export const ReportSummary = Schema.Struct({
     duplicated: Schema.Struct({ dp: Maybe, nonPrivate: Maybe })
   }),
   /** Final training loss of each run (the last step's unnoised batch loss). */
-  finalTrainLoss: Schema.Struct({ dp: Maybe, nonPrivate: Maybe })
+  finalTrainLoss: Schema.Struct({ dp: Maybe, nonPrivate: Maybe }),
+  /** The DP run's stability guard (docs/privacy.md, P12): probe-loss spikes, rollbacks, executed steps a rollback discarded. */
+  stability: Schema.Struct({ spikes: NonNegativeInt, rollbacks: NonNegativeInt, discardedSteps: NonNegativeInt })
 })
 export type ReportSummary = typeof ReportSummary.Type

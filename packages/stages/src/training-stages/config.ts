@@ -13,6 +13,7 @@ import { Effect, Schema } from "effect"
 import { BackendName } from "@dpipe/engine/train/backend"
 import { ModelConfig } from "@dpipe/engine/model/gemma"
 import { dpSgdStepEvent, selfComposed, type DpEvent } from "@dpipe/accounting/events"
+import { StabilitySettings } from "./stability.ts"
 
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -69,7 +70,9 @@ export const TrainConfig = Schema.Struct({
   datasetSize: Schema.optionalKey(PositiveInt),
   optimizer: OptimizerSettings.pipe(withDefault({})),
   /** Seed of the public weight initialisation. */
-  initSeed: Schema.Int.pipe(withDefault(0))
+  initSeed: Schema.Int.pipe(withDefault(0)),
+  /** Loss-spike and divergence guard of DP training (./stability.ts; docs/privacy.md, P12). */
+  stability: StabilitySettings.pipe(withDefault({}))
 }).check(Schema.makeFilter((c) => samplingProblem(c)))
 export type TrainConfig = typeof TrainConfig.Type
 

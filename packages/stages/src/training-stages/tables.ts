@@ -19,6 +19,14 @@ export const TrainMetrics = makeTable("train-metrics", {
   non_finite: Col.int32,
   lr: Col.float64,
   /** Epsilon spent after this step, by RDP at the pipeline's delta (NaN when RDP does not apply). */
-  epsilon: Col.float64
+  epsilon: Col.float64,
+  /** The DP weights' loss on the stability guard's public probe after this step (NaN when unguarded). */
+  probe_loss: Col.float64,
+  /** 1 when the guard judged this step's probe loss a spike or a divergence. */
+  spike: Col.int32,
+  /** 1 when this step's divergence rolled training back to the last good checkpoint. */
+  rollback: Col.int32,
+  /** 1 when a later rollback discarded this step's update (it stays counted in the privacy ledger). */
+  discarded: Col.int32
 })
 export type TrainMetricsRow = typeof TrainMetrics.row.Type

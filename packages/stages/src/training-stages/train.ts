@@ -15,6 +15,10 @@
  * - the privacy ledger: the spend so far is recorded under one id at every checkpoint
  *   (upserted, so a resumed run never counts twice), and the stage stops before the
  *   step that would cross the pipeline's budget;
+ * - the stability guard (./stability.ts, DP mode only): the DP weights' loss on public
+ *   text after every step; on divergence, rollback to the last good checkpoint with a
+ *   lower learning rate. Steps count as EXECUTED steps (discarded ones included): the
+ *   sampler, the noise, the schedule, the ledger and the budget all run on them;
  * - outputs: weights (dp for dp-train), model config, the execution plan, and the
  *   per-step metrics table (private). Wall-clock throughput is telemetry (progress line,
  *   run record, log), never in an output, so a resumed run writes the same bytes.
@@ -34,12 +38,15 @@ import { Result } from "effect"
 import { ExecutionPlan, TrainConfig, TrainPerf, stepEvent, trainingEvent } from "./config.ts"
 import { describeEstimate, trainingPreflight } from "./estimate.ts"
 import { TrainMetrics, type TrainMetricsRow } from "./tables.ts"
+import { GuardState, PersistentDivergence, StabilityGuard, type GuardEvent } from "./stability.ts"
 
 type Mode = "dp" | "non-private"
 
 const CheckpointState = Schema.Struct({
   counters: TrainCountersSchema,
-  metrics: Schema.Array(Schema.Unknown)
+  metrics: Schema.Array(Schema.Unknown),
+  /** The stability guard's state; the checkpoint's `step` counts executed steps. */
+  guard: Schema.optionalKey(GuardState)
 })
 
 const fail = (message: string) => new StageFailed({ message })
@@ -90,7 +97,7 @@ const fromTensors = (prefix: string, tensors: TensorMap): Record<string, Float32
   return out
 }
 
-const metricsRow = (m: StepMetrics, epsilon: number): TrainMetricsRow => ({
+const metricsRow = (m: StepMetrics, epsilon: number, g?: GuardEvent): TrainMetricsRow => ({
   step: m.step,
   batch_size: m.realizedBatchSize,
   padding: m.padding,
@@ -101,7 +108,11 @@ const metricsRow = (m: StepMetrics, epsilon: number): TrainMetricsRow => ({
   clipped_fraction: m.clippedFraction,
   non_finite: m.nonFinite,
   lr: m.lr,
-  epsilon
+  epsilon,
+  probe_loss: g?.probeLoss ?? Number.NaN,
+  spike: g === undefined || g.verdict.kind === "ok" ? 0 : 1,
+  rollback: g?.rolledBack === undefined ? 0 : 1,
+  discarded: 0
 })
 
 const makeTrainStage = (mode: Mode) =>
@@ -187,10 +198,20 @@ const makeTrainStage = (mode: Mode) =>
         const latest = yield* checkpoints.latest
         let metrics: Array<TrainMetricsRow> = []
         let restored: TrainState | undefined
+        let restoredGuard: GuardState | undefined
         if (Option.isSome(latest)) {
           const s = Schema.decodeUnknownSync(CheckpointState)(latest.value.state)
           const t = latest.value.tensors
-          restored = { step: latest.value.step, params: fromTensors("params/", t), adamM: fromTensors("adam_m/", t), adamV: fromTensors("adam_v/", t), counters: s.counters }
+          restoredGuard = s.guard
+          restored = {
+            step: s.guard?.progress ?? latest.value.step,
+            params: fromTensors("params/", t),
+            adamM: fromTensors("adam_m/", t),
+            adamV: fromTensors("adam_v/", t),
+            counters: s.counters,
+            executed: latest.value.step,
+            lrScale: s.guard?.lrScale ?? 1
+          }
           metrics = s.metrics.map(rowFromJson)
           yield* progress.info(`restored checkpoint at step ${latest.value.step}`)
         }
@@ -223,14 +244,28 @@ const makeTrainStage = (mode: Mode) =>
           }),
           (t) => Effect.promise(() => t.close())
         )
+        const guard =
+          mode === "dp" && config.stability.enabled
+            ? yield* Effect.acquireRelease(
+                Effect.tryPromise({
+                  try: () =>
+                    StabilityGuard.create({ settings: config.stability, tokenizer, model, seqLen: data.seqLen, backend: perf.backend, trainer, restored: restoredGuard, peakLr: config.optimizer.peakLr }),
+                  catch: (e) => fail(`starting the stability guard: ${describeError(e)}`)
+                }),
+                (g) => Effect.sync(() => g.dispose())
+              )
+            : undefined
 
+        // Every executed step counts (P12): a rollback's discarded steps were taken and their noise drawn.
+        const recordSpend = (executed: number) => (mode === "dp" ? ledger.record({ id: ledgerId, event: trainingEvent(config, executed), steps: executed }) : Effect.void)
         const saveCheckpoint = Effect.gen(function* () {
           const s = trainer.getState()
-          if (mode === "dp") yield* ledger.record({ id: ledgerId, event: trainingEvent(config, s.step), steps: s.step })
+          const executed = s.executed ?? s.step
+          yield* recordSpend(executed)
           yield* checkpoints.save({
-            step: s.step,
+            step: executed,
             tensors: { ...toTensors("params/", s.params, shapes), ...toTensors("adam_m/", s.adamM, shapes), ...toTensors("adam_v/", s.adamV, shapes) },
-            state: { counters: s.counters, metrics: metrics.map(rowToJson) }
+            state: { counters: s.counters, metrics: metrics.map(rowToJson), ...(guard === undefined ? {} : { guard: guard.snapshot(trainer) }) }
           })
         })
 
@@ -243,11 +278,29 @@ const makeTrainStage = (mode: Mode) =>
         let timedMs = 0
         let timedSteps = 0
         const loop = Effect.gen(function* () {
-          while (trainer.step < maxSteps) {
-            // A step is uninterruptible: Ctrl-C lands between steps, on a consistent state.
-            const m = yield* Effect.uninterruptible(Effect.tryPromise({ try: () => trainer.trainStep(), catch: (e) => fail(`training step ${trainer.step}: ${describeError(e)}`) }))
+          while (trainer.executed < maxSteps) {
+            // A step (and the guard's verdict on it) is uninterruptible: Ctrl-C lands between steps, on a consistent state.
+            const { m, g } = yield* Effect.uninterruptible(
+              Effect.gen(function* () {
+                const m = yield* Effect.tryPromise({ try: () => trainer.trainStep(), catch: (e) => fail(`training step ${trainer.executed}: ${describeError(e)}`) })
+                if (guard === undefined) return { m, g: undefined }
+                const g = yield* Effect.try({
+                  try: () => guard.afterStep(trainer),
+                  catch: (e) => (e instanceof PersistentDivergence ? fail(e.message) : fail(`stability guard at step ${m.step}: ${describeError(e)}`))
+                }).pipe(Effect.tapError(() => recordSpend(trainer.executed)))
+                return { m, g }
+              })
+            )
             const eps = epsilonAt(m.step + 1)
-            metrics.push(metricsRow(m, eps))
+            metrics.push(metricsRow(m, eps, g))
+            if (g?.rolledBack !== undefined) {
+              const { from, to, lrScale, toProgress } = g.rolledBack
+              metrics = metrics.map((r) => (r.step >= from && r.step < to ? { ...r, discarded: 1 } : r))
+              yield* progress.info(
+                `divergence at step ${m.step + 1} (${g.verdict.kind === "diverged" ? g.verdict.reason : ""}): rolled back to the last good checkpoint (update ${toProgress}), learning rate x${lrScale}; ` +
+                  `the ${to - from} discarded steps stay counted in the privacy ledger`
+              )
+            }
             timedTokens += (m.tokensPerSec * m.stepMs) / 1000
             timedMs += m.stepMs
             timedSteps++
@@ -257,7 +310,11 @@ const makeTrainStage = (mode: Mode) =>
               ...(mode === "dp" ? { clipped: Number(m.clippedFraction.toFixed(3)) } : {}),
               "tok/s": Math.round(m.tokensPerSec)
             })
-            if ((m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps) yield* saveCheckpoint
+            if ((m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps && (guard === undefined || guard.calm)) {
+              yield* saveCheckpoint
+              // A checkpoint written while the probe loss is calm is the rollback target.
+              guard?.markGood(trainer)
+            }
             // A step's kernels run synchronously and resolve at once, so without a macrotask
             // between steps the SIGINT handler would not run until the loop ended.
             yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
@@ -283,8 +340,8 @@ const makeTrainStage = (mode: Mode) =>
           noiseStd: mode === "dp" ? config.noiseMultiplier * config.clipNorm : 0,
           neighbouring: config.neighbouring,
           steps: config.steps,
-          stepsDone: final.step,
-          event: mode === "dp" ? trainingEvent(config, final.step) : null
+          stepsDone: final.executed ?? final.step,
+          event: mode === "dp" ? trainingEvent(config, final.executed ?? final.step) : null
         }
         return {
           weights: toTensors("", final.params, shapes),
