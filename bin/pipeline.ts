@@ -11,12 +11,13 @@ import { runCli } from "@dpipe/runtime"
 import { makeAccountCommand } from "@dpipe/runtime/cli/account-command"
 import { makeExportCommand } from "@dpipe/runtime/cli/export-command"
 import { makeBudgetCommand } from "@dpipe/runtime/cli/budget-command"
+import { makeLedgerCommand } from "@dpipe/runtime/cli/ledger-command"
 import { storeBudgetOf } from "@dpipe/runtime/ui/store-budget"
 import { accountingApi } from "@dpipe/stages/privacy/accounting-api"
 import { modelExportApi } from "@dpipe/stages/export/model-export"
 import { defaultAccountants } from "@dpipe/stages/privacy/accountants"
 
-runCli(process.argv.slice(2), [makeAccountCommand(accountingApi), makeExportCommand(modelExportApi), makeBudgetCommand(defaultAccountants)], { storeBudget: storeBudgetOf(defaultAccountants) }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+runCli(process.argv.slice(2), [makeAccountCommand(accountingApi), makeExportCommand(modelExportApi), makeBudgetCommand(defaultAccountants), makeLedgerCommand(defaultAccountants)], { storeBudget: storeBudgetOf(defaultAccountants) }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
 
 // `pnpm pipeline runs | head` closes stdout early: that is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {

@@ -6,9 +6,12 @@
  *   pnpm pipeline run data-tiny                      (tiny: ham groups, vocab 4096, seqLen 128)
  *   pnpm pipeline run data-tiny --scale micro        (a few hundred messages, vocab 512, seqLen 64)
  *   pnpm pipeline run data-tiny --set corpus.source=jsonl --set corpus.path=mail.jsonl --set corpus.userColumn=from
+ * In code, your own data is a typed source (a typo such as `texColumn` does not compile):
+ *   addDataStages(b, { source: Corpus.jsonl({ path: "mail.jsonl", textColumn: "body", userColumn: "from" }) })
+ * (see own-mail.ts). `@dpipe/stages/data` is the data part alone: it does not load the training engine.
  */
 import { Pipeline } from "@dpipe/dsl"
-import { addDataStages, dataScales } from "@dpipe/stages/data-stages/index"
+import { addDataStages, dataScales } from "@dpipe/stages/data"
 
 export default Pipeline.make(
   "data-tiny",

@@ -5,7 +5,9 @@
  *   pnpm pipeline run demo --set accumulate.stepMs=50   (slow enough to Ctrl-C and resume)
  */
 import { Pipeline } from "@dpipe/dsl"
-import { accumulate, generate, square, summarize } from "@dpipe/stages/demo/index"
+import { Demo } from "@dpipe/stages"
+
+const { accumulate, generate, square, summarize } = Demo
 
 export default Pipeline.make(
   "demo",

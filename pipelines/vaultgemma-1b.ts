@@ -26,12 +26,8 @@
 import { Result, Schema } from "effect"
 import { Params, Pipeline } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
-import { addDataStages, dataScales, dataSettings } from "@dpipe/stages/data-stages/index"
-import { calibrateNoiseMultiplier } from "@dpipe/accounting/calibrate"
-import { defaultAccountants } from "@dpipe/stages/privacy/accountants"
-import { evaluate, memorization } from "@dpipe/stages/eval-stages/index"
-import { privacyStatement, report } from "@dpipe/stages/report-stages/index"
-import { dpTrain, train } from "@dpipe/stages/training-stages/index"
+import { calibrateNoiseMultiplier } from "@dpipe/accounting"
+import { addDataStages, dataScales, dataSettings, defaultAccountants, dpTrain, evaluate, memorization, privacyStatement, report, train } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 8, delta: 1e-6 }
 const BUDGET_1B = { epsilon: 2.0, delta: 1.1e-10 }

@@ -90,6 +90,13 @@ export interface Plan {
   readonly params?: Readonly<Record<string, unknown>> | undefined
   /** Things `plan` and `run` print but that do not stop a run (a declared match broken, a derived value overridden). */
   readonly warnings?: ReadonlyArray<string> | undefined
+  /**
+   * Stage selection (the runtime's `run --force/--only/--until`): nodes to execute again
+   * even when cached (under a key salted with the run id, so a DP stage draws fresh noise
+   * and spends again), and nodes that may only be reused from the cache, never executed.
+   */
+  readonly forced?: ReadonlyArray<string> | undefined
+  readonly cacheOnly?: ReadonlyArray<string> | undefined
 }
 
 /** Leaf paths of a struct schema ("a", "b.c", ...); a non-struct has the single path "". */

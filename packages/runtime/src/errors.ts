@@ -2,6 +2,7 @@
  * Runtime errors. Each message says what went wrong and what the user can do.
  */
 import { Schema } from "effect"
+import { resumeCommandLine } from "./command-line.ts"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   path: Schema.String,
@@ -66,7 +67,7 @@ export const diskFull = (root: string, runId: string, what: string): DiskFull =>
   new DiskFull({
     path: root,
     message: `No space left on the disk holding the run store ${root}: ${what}. Nothing half-written was kept (cache entries, manifests, checkpoints, run.json and the privacy ledger are as they were before the failed write). ` +
-      `Free space on that disk, or move the whole store to a larger one and pass --store DIR, then continue with: pnpm pipeline resume ${runId}`
+      `Free space on that disk, or move the whole store to a larger one and pass --store DIR, then continue with: ${resumeCommandLine({ root }, runId)} (with --store DIR if you moved the store)`
   })
 
 /** The message of any thrown value. */

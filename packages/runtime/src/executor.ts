@@ -22,10 +22,12 @@ import { hashFile } from "./codecs/hash.ts"
 import { RunFailed, RunInterrupted, RunLocked, StoreError, diskFull, isDiskFull, messageOf } from "./errors.ts"
 import { accountEvents, checkBudget, checkPreflight, ledgerSpend } from "./privacy.ts"
 import { datasetsCrossed, planDatasets, planDelta, recordDatasetSpend, releaseReservations, reserveDatasetSpend, type PlanDataset } from "./dataset-budget.ts"
-import { combineReporters, type Reporter } from "./progress/events.ts"
+import { resumeCommandLine } from "./command-line.ts"
+import { combineReporters, type Reporter, type RunEvent } from "./progress/events.ts"
 import { logFileReporter } from "./progress/reporters.ts"
 import { eventsFile, eventsFileReporter } from "./progress/events-file.ts"
 import { makeRunState } from "./run-state.ts"
+import { StageDispatcher, type StageDispatch } from "./stage-dispatcher.ts"
 import { planFingerprints } from "./code/fingerprint.ts"
 import { sourceHashes } from "./sources.ts"
 import { fsyncDir, fsyncFile, tempPathFor, writeFileAtomic } from "./store/atomic.ts"
@@ -158,6 +160,8 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       ...(graph.privacy !== undefined ? { budget: { ...Pipeline.budgetAt(graph.privacy, plan.scale) } } : {}),
       scale: plan.scale,
       settings: { ...plan.settings },
+      ...(plan.forced !== undefined && plan.forced.length > 0 ? { forced: [...plan.forced] } : {}),
+      ...(plan.cacheOnly !== undefined && plan.cacheOnly.length > 0 ? { cacheOnly: [...plan.cacheOnly] } : {}),
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
       status: "running",
@@ -174,21 +178,19 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
     reporter.emit({ type: "run-start", runId, pipeline: graph.name, scale: plan.scale, nodes: plan.nodes.map((n) => n.id), resumed: previous !== undefined })
 
     const ledgerLock = yield* Semaphore.make(1)
+    const dispatcher = yield* StageDispatcher
     const upsertLedger = (entries: ReadonlyArray<LedgerEntry>) =>
       ledgerLock.withPermits(1)(
         Effect.gen(function* () {
-          const next = [...ledger]
-          for (const e of entries) {
-            const i = next.findIndex((x) => x.id === e.id)
-            // Entries never decrease (docs/privacy.md, P8): a resume from an older
-            // checkpoint (the newest was damaged) re-records fewer steps, but the
-            // discarded steps were taken and their noise drawn.
-            if (i >= 0) next[i] = keepLarger(next[i]!, e)
-            else next.push(e)
-          }
+          // Re-read: runners of a cluster write this file too (under the dispatcher's lock).
+          const current = yield* Effect.tryPromise({ try: () => readLedger(ledgerPath), catch: (e) => new LedgerError({ message: `reading ${ledgerPath}: ${messageOf(e)}` }) })
+          // Entries never decrease (docs/privacy.md, P8): a resume from an older
+          // checkpoint (the newest was damaged) re-records fewer steps, but the
+          // discarded steps were taken and their noise drawn.
+          const next = mergeLedger(current, entries)
           yield* Effect.tryPromise({ try: () => writeLedger(ledgerPath, next), catch: (e) => new LedgerError({ message: `writing ${ledgerPath}: ${messageOf(e)}` }) })
           ledger = next
-        })
+        }).pipe(dispatcher.ledgerLock(ledgerPath))
       )
 
     const deferreds = new Map(yield* Effect.forEach(plan.nodes, (n) => Effect.map(Deferred.make<NodeOutputs, string>(), (d) => [n.id, d] as const)))
@@ -218,7 +220,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
           version: node.stage.version,
           code,
           config: node.configEncoded,
-          inputs: { ...sources, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])) }
+          inputs: { ...sources, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])), ...(plan.forced?.includes(node.id) === true ? { rerun: runId } : {}) }
         })
         const entryDir = store.cacheEntry(key)
         const resolve = (m: Manifest): NodeOutputs =>
@@ -265,140 +267,44 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
           return { manifest: found, outputs: resolve(found) }
         }
 
-        // Execute.
+        // `run --only`: the stages it reuses are never executed (selection.ts).
+        if (plan.cacheOnly?.includes(node.id) === true) {
+          return yield* Effect.fail(`${node.id} is not in the cache, and --only reuses it without running it: compute it first with --until ${node.id}`)
+        }
+
+        // Execute: in this process, or on a runner of a cluster (stage-dispatcher.ts).
         return yield* slots.withPermits(1)(
           Effect.gen(function* () {
             const startedAt = new Date()
             // Telemetry describes one execution: a new one starts without the old figures.
             yield* state.updateNode(node.id, ({ telemetry: _, ...r }) => ({ ...r, status: "running", key, startedAt: startedAt.toISOString() }))
             reporter.emit({ type: "stage-start", node: node.id, stage: node.stage.name, key })
-            const inputValues: Record<string, unknown> = {}
-            for (const [name, inp] of Object.entries(inputs)) {
-              const spec = node.stage.inputs[name]!
-              inputValues[name] = yield* Effect.tryPromise({ try: () => readInput(inp.path, spec), catch: (e) => `reading input ${name} (${inp.path}): ${messageOf(e)}` })
+            const telemetry = (values: Readonly<Record<string, number | string>>) =>
+              state.updateNode(node.id, (r) => ({ ...r, telemetry: { ...r.telemetry, ...values } })).pipe(Effect.ignore)
+            const env: StageEnv = {
+              store, plan, runId, node, key, entryDir, datasets, secret,
+              code: codes[node.id]!,
+              inputs,
+              checkpointKeep: options.checkpointKeep ?? 3,
+              emit: reporter.emit,
+              telemetry,
+              ledger: { entries: Effect.sync(() => ledger), upsert: upsertLedger }
             }
-            const warn = (message: string) => reporter.emit({ type: "warning", node: node.id, message })
-            const checkpoints = makeCheckpoints({ dir: store.checkpointsDir(runId, node.id), stageKey: key, keep: options.checkpointKeep ?? 3, warn })
-            const recorded: Array<LedgerEntry> = []
-            const ledgerService: PrivacyLedger["Service"] = {
-              record: (entry) =>
-                Effect.gen(function* () {
-                  if (!node.isMechanism) {
-                    return yield* new LedgerError({ message: `stage ${node.stage.name} is not declared as a DP mechanism and may not record privacy spend` })
-                  }
-                  const full: LedgerEntry = { id: entry.id, node: node.id, stageKey: key, event: entry.event, steps: entry.steps, reused: false, recordedAt: new Date().toISOString() }
-                  yield* upsertLedger([full])
-                  const kept = ledger.find((x) => x.id === full.id) ?? full
-                  // ... and in the store's ledger, against every private dataset it spends on (D1).
-                  const delta = planDelta(plan)
-                  const spendsOn = node.spendsOn.flatMap((o) => datasets.get(o) ?? [])
-                  if (delta !== undefined && spendsOn.length > 0) {
-                    yield* recordDatasetSpend(store, spendsOn, runId, delta, kept).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
-                  }
-                  const i = recorded.findIndex((x) => x.id === full.id)
-                  if (i >= 0) recorded[i] = kept
-                  else recorded.push(kept)
-                }),
-              check: (entry) =>
-                Effect.gen(function* () {
-                  const events = [...ledger.filter((e) => e.id !== entry.id).map((e) => e.event), entry.event]
-                  const spend = yield* accountEvents(graph, plan.scale, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
-                  if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, delta: undefined, withinBudget: true }
-                  // The datasets' store-wide budgets bind too (docs/privacy.md, D2).
-                  const spendsOn = node.spendsOn.flatMap((o) => datasets.get(o) ?? [])
-                  const crossed = graph.privacy === undefined || spendsOn.length === 0
-                    ? []
-                    : yield* datasetsCrossed(store, graph.privacy.accountants, spendsOn, runId, key, entry.id, entry.event).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
-                  return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) && crossed.length === 0 }
-                })
+            const dispatch: StageDispatch = {
+              runId, plan, node, key, code: env.code, inputs, checkpointKeep: env.checkpointKeep, local: executeStage(env), emit: reporter.emit, telemetry
             }
-            const progress: Progress["Service"] = {
-              update: (step, total, metrics) => Effect.sync(() => reporter.emit({ type: "stage-progress", node: node.id, step, total, metrics: metrics ?? {} })),
-              info: (message) => Effect.sync(() => reporter.emit({ type: "stage-info", node: node.id, message })),
-              telemetry: (values) =>
-                Effect.sync(() => reporter.emit({ type: "stage-telemetry", node: node.id, values })).pipe(
-                  Effect.andThen(state.updateNode(node.id, (r) => ({ ...r, telemetry: { ...r.telemetry, ...values } }))),
-                  Effect.ignore
-                )
-            }
-            const ctx = {
-              config: node.config,
-              perf: node.perf,
-              inputs: inputValues,
-              node: node.id,
-              stageKey: key,
-              secretKey: (domain: string) => deriveStageSecret(secret, key, domain)
-            }
-            const run = node.stage.run(ctx as never).pipe(
-              Effect.provideService(Checkpoints, checkpoints),
-              Effect.provideService(Progress, progress),
-              Effect.provideService(PrivacyLedger, ledgerService)
-            )
-            const exit = yield* Effect.exit(run)
+            const exit = yield* Effect.exit(dispatcher.dispatch(dispatch))
             if (Exit.isFailure(exit)) {
               if (Cause.hasInterruptsOnly(exit.cause)) {
                 yield* state.updateNode(node.id, (r) => ({ ...r, status: "interrupted" }))
                 return yield* Effect.interrupt
               }
-              const err = Cause.squash(exit.cause)
-              const message = messageOf(err)
-              return yield* Effect.fail(`stage ${node.stage.name} failed: ${message}`)
+              return yield* Effect.fail(messageOf(Cause.squash(exit.cause)))
             }
-            const values = exit.value as Record<string, unknown>
-            // Outputs into a temporary directory, then renamed into place.
-            const tmp = tempPathFor(entryDir)
-            const outputs = yield* Effect.tryPromise({
-              try: async () => {
-                await mkdir(tmp, { recursive: true, mode: DIR_MODE })
-                const outs: Record<string, OutputRecord> = {}
-                for (const [name, spec] of Object.entries(node.stage.outputs)) {
-                  if (!(name in values)) throw new Error(`stage returned no value for output "${name}"`)
-                  const w = await writeOutput(tmp, name, spec, values[name])
-                  await fsyncFile(join(tmp, w.file))
-                  outs[name] = { ...w, label: node.outputLabels[name] ?? "private" }
-                }
-                return outs
-              },
-              catch: (e) => `writing outputs of ${node.id}: ${messageOf(e)}`
-            }).pipe(Effect.tapError(() => Effect.promise(() => rm(tmp, { recursive: true, force: true }))))
-            const finishedAt = new Date()
-            const manifest: Manifest = {
-              format: "dpipe-manifest/1",
-              key,
-              stage: node.stage.name,
-              version: node.stage.version,
-              code: codes[node.id]!,
-              node: node.id,
-              config: node.configEncoded,
-              perf: node.perfEncoded,
-              inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])),
-              outputs,
-              ledger: recorded,
-              startedAt: startedAt.toISOString(),
-              finishedAt: finishedAt.toISOString(),
-              durationMs: finishedAt.getTime() - startedAt.getTime(),
-              versions,
-              runId
-            }
-            yield* tryStore(entryDir, "storing outputs in the cache", async () => {
-              try {
-                faultPoint("manifest", join(tmp, "manifest.json"))
-                await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: FILE_MODE })
-                await fsyncFile(join(tmp, "manifest.json"))
-                await fsyncDir(tmp)
-                await mkdir(store.cacheDir, { recursive: true, mode: DIR_MODE })
-                faultPoint("rename", entryDir)
-                await rename(tmp, entryDir)
-              } catch (e) {
-                // Another process stored the same key meanwhile: keep theirs. Any other
-                // failure (a full disk) leaves no half-written entry behind.
-                await rm(tmp, { recursive: true, force: true })
-                const code = (e as NodeJS.ErrnoException).code
-                if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e
-              }
-              await fsyncDir(store.cacheDir)
-            })
-            yield* state.updateNode(node.id, (r) => ({ ...r, status: "done", key, outputs, finishedAt: finishedAt.toISOString(), durationMs: manifest.durationMs }))
+            const manifest = exit.value
+            // A runner's ledger entries are in the ledger file: this process's view follows.
+            ledger = yield* tryStore(ledgerPath, "reading the privacy ledger", () => readLedger(ledgerPath))
+            yield* state.updateNode(node.id, (r) => ({ ...r, status: "done", key, outputs: manifest.outputs, finishedAt: manifest.finishedAt, durationMs: manifest.durationMs }))
             reporter.emit({ type: "stage-done", node: node.id, durationMs: manifest.durationMs })
             executed.push(node.id)
             return { manifest, outputs: resolve(manifest) }
@@ -428,6 +334,8 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
         const spend = yield* ledgerSpend(graph, plan.scale, ledger).pipe(Effect.orElseSucceed(() => undefined))
         const record = yield* state.update((r) => ({
           ...r,
+          // A stage cut off by the interrupt may not have recorded it itself.
+          nodes: status === "succeeded" ? r.nodes : Object.fromEntries(Object.entries(r.nodes).map(([k, n]) => [k, n.status === "running" ? { ...n, status: "interrupted" as const } : n])),
           status,
           ...(spend !== undefined ? { privacy: { delta: spend.delta, budgetEpsilon: spend.budgetEpsilon, epsilon: { ...spend.epsilon } } } : {})
         }))
@@ -441,7 +349,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
           finish("interrupted").pipe(
             Effect.ignore,
             Effect.andThen(Effect.sync(() => {
-              reporter.emit({ type: "warning", message: `run ${runId} interrupted; running stages saved their checkpoints. Continue with: pnpm pipeline resume ${runId}` })
+              reporter.emit({ type: "warning", message: `run ${runId} interrupted; running stages saved their checkpoints. Continue with: ${resumeCommandLine(store, runId)}` })
               process.exitCode = 130
             }))
           )
@@ -452,7 +360,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       yield* finish("failed").pipe(Effect.ignore)
       return yield* new RunInterrupted({
         runId,
-        message: `Run ${runId} stopped unexpectedly (${Cause.pretty(all.cause).split("\n")[0]}). Continue with: pnpm pipeline resume ${runId}`
+        message: `Run ${runId} stopped unexpectedly (${Cause.pretty(all.cause).split("\n")[0]}). Continue with: ${resumeCommandLine(store, runId)}`
       })
     }
     const record = yield* state.get
@@ -469,7 +377,8 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       return yield* new RunFailed({
         runId,
         message: `Run ${runId} failed at ${failed.map((n) => `stage ${n.id}`).join(", ")} (${reasons}). ` +
-          `Fix the cause, then run \`pnpm pipeline resume ${runId}\`: finished stages are reused and only the failed ones and what depends on them run.`
+          `Fix the cause, then run \`${resumeCommandLine(store, runId)}\` (when the cause is a setting, add --set node.field=VALUE to it): ` +
+          `finished stages are reused and only the failed ones, what their new settings change, and what depends on them run.`
       })
     }
     // Publish chosen outputs into the run directory (report.html, ...).
@@ -485,3 +394,170 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
     return summary
   })
 
+
+/** Everything one execution of a stage needs; a cluster runner builds it from a job. */
+export interface StageEnv {
+  readonly store: StoreLayout
+  readonly plan: Plan.Plan
+  readonly runId: string
+  readonly node: Plan.PlannedNode
+  readonly key: string
+  readonly code: string
+  readonly entryDir: string
+  readonly inputs: Readonly<Record<string, { readonly path: string; readonly hash: string }>>
+  readonly datasets: ReadonlyMap<string, PlanDataset>
+  readonly secret: Uint8Array
+  readonly checkpointKeep: number
+  readonly emit: (event: RunEvent) => void
+  readonly telemetry: (values: Readonly<Record<string, number | string>>) => Effect.Effect<void>
+  /** The run's privacy ledger: its current entries and an upsert (entries never decrease). */
+  readonly ledger: {
+    readonly entries: Effect.Effect<ReadonlyArray<LedgerEntry>, LedgerError>
+    readonly upsert: (entries: ReadonlyArray<LedgerEntry>) => Effect.Effect<void, LedgerError>
+  }
+}
+
+/** Merges entries into a ledger by id; of two entries with one id the larger stays (docs/privacy.md, P8). */
+export const mergeLedger = (ledger: ReadonlyArray<LedgerEntry>, entries: ReadonlyArray<LedgerEntry>): Array<LedgerEntry> => {
+  const next = [...ledger]
+  for (const e of entries) {
+    const i = next.findIndex((x) => x.id === e.id)
+    if (i >= 0) next[i] = keepLarger(next[i]!, e)
+    else next.push(e)
+  }
+  return next
+}
+
+/**
+ * Executes one stage with its services (checkpoints, progress, privacy ledger), writes
+ * its outputs into a temporary directory, hashes them, writes the manifest and renames
+ * the directory into the cache. Fails with a message; interruption propagates (the
+ * stage has written its checkpoint).
+ */
+export const executeStage = (env: StageEnv): Effect.Effect<Manifest, string> =>
+  Effect.gen(function* () {
+    const { store, plan, runId, node, key, entryDir, inputs, secret } = env
+    const graph = plan.pipeline
+    const startedAt = new Date()
+    const inputValues: Record<string, unknown> = {}
+    for (const [name, inp] of Object.entries(inputs)) {
+      const spec = node.stage.inputs[name]!
+      inputValues[name] = yield* Effect.tryPromise({ try: () => readInput(inp.path, spec), catch: (e) => `reading input ${name} (${inp.path}): ${messageOf(e)}` })
+    }
+    const warn = (message: string) => env.emit({ type: "warning", node: node.id, message })
+    const checkpoints = makeCheckpoints({ dir: store.checkpointsDir(runId, node.id), stageKey: key, keep: env.checkpointKeep, warn })
+    const recorded: Array<LedgerEntry> = []
+    const ledgerService: PrivacyLedger["Service"] = {
+      record: (entry) =>
+        Effect.gen(function* () {
+          if (!node.isMechanism) {
+            return yield* new LedgerError({ message: `stage ${node.stage.name} is not declared as a DP mechanism and may not record privacy spend` })
+          }
+          const full: LedgerEntry = { id: entry.id, node: node.id, stageKey: key, event: entry.event, steps: entry.steps, reused: false, recordedAt: new Date().toISOString() }
+          yield* env.ledger.upsert([full])
+          const kept = (yield* env.ledger.entries).find((x) => x.id === full.id) ?? full
+          // ... and in the store's ledger, against every private dataset it spends on (D1).
+          const delta = planDelta(plan)
+          const spendsOn = node.spendsOn.flatMap((o) => env.datasets.get(o) ?? [])
+          if (delta !== undefined && spendsOn.length > 0) {
+            yield* recordDatasetSpend(store, spendsOn, runId, delta, kept).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+          }
+          const i = recorded.findIndex((x) => x.id === full.id)
+          if (i >= 0) recorded[i] = kept
+          else recorded.push(kept)
+        }),
+      check: (entry) =>
+        Effect.gen(function* () {
+          const events = [...(yield* env.ledger.entries).filter((e) => e.id !== entry.id).map((e) => e.event), entry.event]
+          const spend = yield* accountEvents(graph, plan.scale, events).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+          if (spend === undefined) return { epsilon: Number.NaN, budgetEpsilon: undefined, delta: undefined, withinBudget: true }
+          // The datasets' store-wide budgets bind too (docs/privacy.md, D2).
+          const spendsOn = node.spendsOn.flatMap((o) => env.datasets.get(o) ?? [])
+          const crossed = graph.privacy === undefined || spendsOn.length === 0
+            ? []
+            : yield* datasetsCrossed(store, graph.privacy.accountants, spendsOn, runId, key, entry.id, entry.event).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
+          return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) && crossed.length === 0 }
+        })
+    }
+    const progress: Progress["Service"] = {
+      update: (step, total, metrics) => Effect.sync(() => env.emit({ type: "stage-progress", node: node.id, step, total, metrics: metrics ?? {} })),
+      info: (message) => Effect.sync(() => env.emit({ type: "stage-info", node: node.id, message })),
+      telemetry: (values) =>
+        Effect.sync(() => env.emit({ type: "stage-telemetry", node: node.id, values })).pipe(Effect.andThen(env.telemetry(values)))
+    }
+    const ctx = {
+      config: node.config,
+      perf: node.perf,
+      inputs: inputValues,
+      node: node.id,
+      stageKey: key,
+      secretKey: (domain: string) => deriveStageSecret(secret, key, domain)
+    }
+    const run = node.stage.run(ctx as never).pipe(
+      Effect.provideService(Checkpoints, checkpoints),
+      Effect.provideService(Progress, progress),
+      Effect.provideService(PrivacyLedger, ledgerService)
+    )
+    const exit = yield* Effect.exit(run)
+    if (Exit.isFailure(exit)) {
+      if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
+      const err = Cause.squash(exit.cause)
+      const message = messageOf(err)
+      return yield* Effect.fail(`stage ${node.stage.name} failed: ${message}`)
+    }
+    const values = exit.value as Record<string, unknown>
+    // Outputs into a temporary directory, then renamed into place.
+    const tmp = tempPathFor(entryDir)
+    const outputs = yield* Effect.tryPromise({
+      try: async () => {
+        await mkdir(tmp, { recursive: true, mode: DIR_MODE })
+        const outs: Record<string, OutputRecord> = {}
+        for (const [name, spec] of Object.entries(node.stage.outputs)) {
+          if (!(name in values)) throw new Error(`stage returned no value for output "${name}"`)
+          const w = await writeOutput(tmp, name, spec, values[name])
+          await fsyncFile(join(tmp, w.file))
+          outs[name] = { ...w, label: node.outputLabels[name] ?? "private" }
+        }
+        return outs
+      },
+      catch: (e) => `writing outputs of ${node.id}: ${messageOf(e)}`
+    }).pipe(Effect.tapError(() => Effect.promise(() => rm(tmp, { recursive: true, force: true }))))
+    const finishedAt = new Date()
+    const manifest: Manifest = {
+      format: "dpipe-manifest/1",
+      key,
+      stage: node.stage.name,
+      version: node.stage.version,
+      code: env.code,
+      node: node.id,
+      config: node.configEncoded,
+      perf: node.perfEncoded,
+      inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])),
+      outputs,
+      ledger: recorded,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      versions,
+      runId
+    }
+    yield* tryStore(entryDir, "storing outputs in the cache", async () => {
+      try {
+        faultPoint("manifest", join(tmp, "manifest.json"))
+        await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: FILE_MODE })
+        await fsyncFile(join(tmp, "manifest.json"))
+        await fsyncDir(tmp)
+        await mkdir(store.cacheDir, { recursive: true, mode: DIR_MODE })
+        faultPoint("rename", entryDir)
+        await rename(tmp, entryDir)
+      } catch (e) {
+        // Another process stored the same key meanwhile: keep theirs. Any other
+        // failure (a full disk) leaves no half-written entry behind.
+        await rm(tmp, { recursive: true, force: true })
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e
+      }
+      await fsyncDir(store.cacheDir)
+    }).pipe(Effect.mapError((e) => e.message))
+    return manifest
+  })

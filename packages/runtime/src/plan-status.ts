@@ -4,7 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import { readFile } from "node:fs/promises"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import type { Plan } from "@dpipe/dsl"
 import { stageKey } from "@dpipe/dsl"
 import { planFingerprints } from "./code/fingerprint.ts"
@@ -21,7 +21,11 @@ export interface NodePlanStatus {
   /** The fingerprint of the stage's code (part of the key). */
   readonly code: string
   readonly key: string | undefined
-  readonly status: "cached" | "will-run" | "after-upstream"
+  /**
+   * forced: `--force` executes it again under a new key; missing-input: a file or folder
+   * it reads (a declared source such as corpus.path) does not exist.
+   */
+  readonly status: "cached" | "will-run" | "after-upstream" | "forced" | "missing-input"
   readonly outputs: Readonly<Record<string, string>>
   readonly mechanism: boolean
   readonly config: unknown
@@ -37,6 +41,23 @@ export interface PlanReport {
   readonly privacy: Spend | undefined
   /** Whether the DP mechanisms run against a budget (`none`: the pipeline opted out; plan says so). */
   readonly budget: Privacy.BudgetStatus
+}
+
+/** The config field (node.a.b) whose value is the path, when there is one. */
+const settingOf = (value: unknown, path: string, prefix: string): string | undefined => {
+  if (value === path) return prefix
+  if (value === null || typeof value !== "object") return undefined
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const found = settingOf(v, path, `${prefix}.${k}`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+const missingSourceNote = (n: Plan.PlannedNode, path: string): string => {
+  const setting = settingOf(n.configEncoded, path, n.id)
+  return `MISSING INPUT: ${resolve(path)} does not exist` +
+    (setting !== undefined ? `; point ${setting} at it (--set ${setting}=PATH)` : "") + "; the stage would fail"
 }
 
 /** Each node's key (when its inputs are all in the cache) and whether it is cached. */
@@ -71,8 +92,12 @@ const planStatuses = (plan: Plan.Plan, store: StoreLayout) =>
       }
       let key: string | undefined
       let status: NodePlanStatus["status"] = "after-upstream"
-      if (known) {
-        const sources = yield* Effect.promise(() => sourceHashes(n.sources))
+      const sources = yield* Effect.promise(() => sourceHashes(n.sources))
+      const missing = n.sources.filter((p) => sources[`source:${resolve(p)}`] === "missing")
+      const notes = [...n.notes, ...missing.map((p) => missingSourceNote(n, p))]
+      if (missing.length > 0) status = "missing-input"
+      else if (plan.forced?.includes(n.id) === true) status = "forced"
+      else if (known) {
         key = stageKey({ stage: n.stage.name, version: n.stage.version, code: codes[n.id]!, config: n.configEncoded, inputs: { ...sources, ...inputHashes } })
         const manifest = yield* Effect.promise(async () => {
           try {
@@ -86,7 +111,7 @@ const planStatuses = (plan: Plan.Plan, store: StoreLayout) =>
           hashes.set(n.id, Object.fromEntries(Object.entries(manifest.outputs).map(([k, o]) => [k, o.hash])))
         } else status = "will-run"
       }
-      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, code: codes[n.id]!, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded, notes: n.notes, refusal: n.refusal })
+      nodes.push({ id: n.id, stage: n.stage.name, version: n.stage.version, code: codes[n.id]!, key, status, outputs: n.outputLabels, mechanism: n.isMechanism, config: n.configEncoded, perf: n.perfEncoded, notes, refusal: n.refusal })
     }
     return nodes
   })

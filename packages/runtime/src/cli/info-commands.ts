@@ -12,6 +12,11 @@ import { RunNotFound } from "../errors.ts"
 import type { RunRecord } from "../store/records.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import { withLiveStatus } from "../store/live-status.ts"
+import { listCheckpointSteps } from "../store/checkpoints.ts"
+import { checkCacheOnly, selectPlan } from "../selection.ts"
+import { forcedSpend } from "../forced-spend.ts"
+import { pipelineCommandLine, resumeCommandLine } from "../command-line.ts"
+import { selectionFlags, selectionOf } from "./selection-flags.ts"
 import { jsonFlag, loadAndPlan, optionValue, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
 import { summaryTable } from "./run-commands.ts"
 
@@ -31,15 +36,17 @@ export const listCommand = Command.make("list", { json: jsonFlag }, (a) =>
 
 export const planCommand = Command.make(
   "plan",
-  { pipeline: Argument.String("pipeline"), scale: scaleFlag, set: setFlag, store: storeFlag, json: jsonFlag },
+  { pipeline: Argument.String("pipeline"), scale: scaleFlag, set: setFlag, store: storeFlag, json: jsonFlag, ...selectionFlags },
   (a) =>
     Effect.gen(function* () {
-      const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
+      const plan = yield* selectPlan(yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set), selectionOf(a))
       const store = storeOf(a.store)
+      yield* checkCacheOnly(plan, store)
       const report = yield* planReport(plan, store)
       // Refuses (non-zero exit) a plan that would push a private dataset past its store-wide budget.
       const datasets = yield* checkDatasetBudgets(plan, store)
-      if (a.json) return yield* print(JSON.stringify({ ...report, datasets }, null, 2))
+      const respent = yield* forcedSpend(plan)
+      if (a.json) return yield* print(JSON.stringify({ ...report, datasets, ...(respent.length > 0 ? { forcedSpend: respent } : {}) }, null, 2))
       const rows = report.nodes.map((n) => [
         n.id,
         `${n.stage}@${n.version}${n.mechanism ? " (DP)" : ""}`,
@@ -58,6 +65,10 @@ export const planCommand = Command.make(
           (report.privacy.primary > report.privacy.budgetEpsilon ? "  OVER BUDGET: run will refuse" : "")
       }
       if (report.budget._tag === "none") text += `\n${Privacy.noBudgetWarning(report.pipeline, report.budget.mechanisms)}`
+      for (const f of respent) {
+        text += `\n${f.node}: FORCED: a DP stage executed again draws fresh noise and spends privacy again: epsilon ${Object.entries(f.epsilon).map(([k, v]) => `${v.toFixed(4)} (${k})`).join(", ")} ` +
+          `on top of what its cached release already spent`
+      }
       for (const f of datasets) text += `\nprivate ${describeForecast(f)}`
       yield* print(text)
     })
@@ -100,7 +111,7 @@ export const statusCommand = Command.make(
       let id = optionValue(a.runId)
       if (id === undefined) {
         const last = (yield* listRuns(store)).at(-1)
-        if (last === undefined) return yield* new RunNotFound({ runId: "", message: `No runs in ${store.root} yet. Start one with \`pnpm pipeline run <pipeline>\`.` })
+        if (last === undefined) return yield* new RunNotFound({ runId: "", message: `No runs in ${store.root} yet. Start one with \`${pipelineCommandLine(store, "run", ["<pipeline>"]).replace("'<pipeline>'", "<pipeline>")}\`.` })
         id = last.runId
       }
       const read = yield* readRunRecord(store.runFile(id), id)
@@ -109,6 +120,11 @@ export const statusCommand = Command.make(
       yield* print(`run ${record.runId}: ${record.pipeline}, scale ${record.scale}, ${record.status} (updated ${record.updatedAt})\n${summaryTable(record)}`)
       const failed = Object.entries(record.nodes).filter(([, n]) => n.status === "failed" || n.status === "blocked")
       for (const [idn, n] of failed) yield* print(`  ${idn}: ${n.error ?? ""}`)
-      if (record.status !== "succeeded") yield* print(`continue with: pnpm pipeline resume ${record.runId}`)
+      for (const [idn, n] of Object.entries(record.nodes)) {
+        if (n.status !== "interrupted") continue
+        const step = (yield* Effect.promise(() => listCheckpointSteps(store.checkpointsDir(record.runId, idn))))[0]
+        yield* print(`  ${idn}: interrupted; ${step !== undefined ? `last checkpoint at step ${step}: resume continues from there` : "no checkpoint yet: resume starts it from the beginning"}`)
+      }
+      if (record.status !== "succeeded") yield* print(`continue with: ${resumeCommandLine(store, record.runId)}`)
     })
 ).pipe(Command.withDescription("Show a run's status per stage (default: the latest run)."))

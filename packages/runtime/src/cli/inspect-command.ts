@@ -49,6 +49,12 @@ export const inspectCommand = Command.make(
         return yield* new RunNotFound({ runId: a.runId, message: `Stage ${a.node} of run ${a.runId} has no outputs yet (status ${node.status}).` })
       }
       const wanted = optionValue(a.output)
+      if (wanted !== undefined && !(wanted in node.outputs)) {
+        return yield* new RunNotFound({
+          runId: a.runId,
+          message: `Stage ${a.node} of run ${a.runId} has no output "${wanted}". Its outputs: ${Object.keys(node.outputs).join(", ")} (or leave out --output to show all).`
+        })
+      }
       const report: Array<Record<string, unknown>> = []
       for (const [name, out] of Object.entries(node.outputs)) {
         if (wanted !== undefined && name !== wanted) continue

@@ -2,7 +2,7 @@
 import { Effect } from "effect"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
-import type { PipelineGraph } from "@dpipe/dsl"
+import { parseSettings, PlanError, type PipelineGraph } from "@dpipe/dsl"
 import { Argument, Command, Flag } from "effect/cli"
 import { executeRun } from "../executor.ts"
 import type { Reporter } from "../progress/events.ts"
@@ -14,6 +14,9 @@ import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
 import { formatDuration, formatMetrics } from "../progress/format.ts"
+import { checkCacheOnly, isEmptySelection, resumeSelection, selectPlan } from "../selection.ts"
+import { findIdenticalRun } from "../store/identical-run.ts"
+import { selectionFlags, selectionOf } from "./selection-flags.ts"
 
 const reporterFor = (json: boolean): Reporter =>
   json ? jsonLinesReporter() : process.stdout.isTTY ? ttyReporter() : plainReporter()
@@ -93,12 +96,25 @@ export const runCommand = Command.make(
     store: storeFlag,
     json: jsonFlag,
     runId: Flag.String("run-id").pipe(Flag.withDescription("name the run (default: <pipeline>-<time>-<random>)"), Flag.optional),
-    showPrivate: privateFlag
+    ...selectionFlags,
+    showPrivate: privateFlag,
+    newRun: Flag.Boolean("new-run").pipe(Flag.withDescription("record a new run even when an identical earlier run has every stage cached"), Flag.withDefault(false))
   },
   (a) =>
     Effect.gen(function* () {
-      const plan = yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set)
+      const selection = selectionOf(a)
+      const plan = yield* selectPlan(yield* loadAndPlan(a.pipeline, optionValue(a.scale), a.set), selection)
       const store = storeOf(a.store)
+      yield* checkCacheOnly(plan, store)
+      if (optionValue(a.runId) === undefined && !a.newRun && isEmptySelection(selection)) {
+        // Nothing would change: show the identical earlier run instead of adding one.
+        const same = yield* findIdenticalRun(plan, store)
+        if (same !== undefined) {
+          if (a.json) return yield* print(JSON.stringify({ type: "identical-run", runId: same.runId, status: same.status }))
+          return yield* print(`${summaryTable(same)}\nevery stage is cached and run ${same.runId} has the same pipeline, scale, settings and stage keys: nothing new to run or record ` +
+            `(results in ${store.runDir(same.runId)}; add --new-run to record a new run anyway)`)
+        }
+      }
       const runId = optionValue(a.runId) ?? newRunId(a.pipeline)
       yield* warnNoBudget(plan)
       yield* execute(store, runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId, reporter }), a.showPrivate)
@@ -109,6 +125,7 @@ export const resumeCommand = Command.make(
   "resume",
   {
     runId: Argument.String("run-id").pipe(Argument.withDescription("the run to continue (see `pipeline runs`)")),
+    set: setFlag.pipe(Flag.withDescription("change a setting before continuing: --set node.field=value (repeatable); stages whose key it changes run again, the others stay cached")),
     store: storeFlag,
     json: jsonFlag,
     showPrivate: privateFlag
@@ -117,8 +134,10 @@ export const resumeCommand = Command.make(
     Effect.gen(function* () {
       const store = storeOf(a.store)
       const previous = yield* readRunRecord(store.runFile(a.runId), a.runId)
+      const parsed = parseSettings(a.set)
+      if ("error" in parsed) return yield* new PlanError({ reason: "unknown-setting", message: parsed.error })
       const graph = yield* loadPipeline(pipelinesDir(), previous.pipeline)
-      const plan = yield* planGraph(graph, previous.scale, previous.settings)
+      const plan = resumeSelection(yield* planGraph(graph, previous.scale, { ...previous.settings, ...parsed.settings }), previous)
       yield* warnNoBudget(plan)
       yield* execute(store, a.runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }), a.showPrivate)
     })

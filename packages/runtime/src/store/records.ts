@@ -80,6 +80,9 @@ export const RunRecord = Schema.Struct({
   updatedAt: Schema.String,
   status: RunStatus,
   nodes: Schema.Record(Schema.String, NodeRecord),
+  /** Stage selection of `run --force/--only`: kept so that `resume` continues the same run. */
+  forced: Schema.optional(Schema.Array(Schema.String)),
+  cacheOnly: Schema.optional(Schema.Array(Schema.String)),
   /** The pipeline's privacy budget at this scale, known from the start (the dashboard's budget line). */
   budget: Schema.optional(Schema.Struct({ epsilon: Schema.Number, delta: Schema.Number })),
   /** Epsilon by each accountant at the run's delta, once known. */

@@ -40,8 +40,8 @@ const remoteLockPids = async (store: StoreLayout, runs: ReadonlyArray<string>): 
   return pids
 }
 
-/** Removes the temporaries of dead writers; returns their paths. */
-export const removeStaleTemps = async (store: StoreLayout): Promise<Array<string>> => {
+/** Removes the temporaries of dead writers (or only lists them, `remove` false: `pipeline gc`'s dry run); returns their paths. */
+export const removeStaleTemps = async (store: StoreLayout, remove = true): Promise<Array<string>> => {
   const runs = await list(store.runsDir)
   const remote = await remoteLockPids(store, runs)
   // The root holds the store's privacy ledger (and the secret while it is created).
@@ -57,7 +57,7 @@ export const removeStaleTemps = async (store: StoreLayout): Promise<Array<string
       if (m === null) continue
       const pid = Number(m[1])
       if (pid === process.pid || remote.has(pid) || processAlive(pid)) continue
-      await rm(join(dir, name), { recursive: true, force: true })
+      if (remove) await rm(join(dir, name), { recursive: true, force: true })
       removed.push(join(dir, name))
     }
   }
