@@ -19,14 +19,14 @@
  * and `plan` warns that the DP run and its baseline no longer match.
  *
  * Privacy: tiny/small/micro are budgeted at epsilon 8, delta 1e-6 (delta below 1/N)
- * and sigma is calibrated to that budget for each scale's q and steps; 1b is budgeted
+ * and sigma is calibrated to that budget by PLD for each scale's q and steps; 1b is budgeted
  * at VaultGemma's epsilon 2.0, delta 1.1e-10 with its published sigma 0.614, 100,000
  * steps and expected batch 518,144 sequences, at an assumed 1.27e10 training sequences.
  */
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import { Params, Pipeline } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
-import { calibrateNoiseMultiplier } from "@dpipe/accounting"
+import { calibrateSigmaByPld } from "@dpipe/stages/privacy/calibration-cache"
 import { addDataStages, dataScales, dataSettings, defaultAccountants, dpTrain, evaluate, memorization, privacyStatement, report, train } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 8, delta: 1e-6 }
@@ -44,13 +44,10 @@ const trainingScale = (s: {
   readonly dpPeakLr?: number
   readonly warmupSteps?: number
 }): Settings => {
-  // Sigma is calibrated to the budget unless given, by RDP: RDP's epsilon bounds PLD's
-  // from above, so the budget holds by the authoritative PLD accountant too.
-  const sigma =
-    s.noiseMultiplier ??
-    Result.getOrThrow(
-      calibrateNoiseMultiplier({ accountant: "rdp", mechanism: { samplingRate: s.samplingRate }, steps: s.steps, epsilon: BUDGET.epsilon, delta: BUDGET.delta, relTol: 1e-3 })
-    ).noiseMultiplier
+  // Sigma is calibrated to the budget unless given, by the authoritative PLD accountant
+  // (the smallest sigma, to 0.1%, whose PLD epsilon is within the budget), cached by its
+  // inputs so that loading the pipeline stays fast (calibration-cache.ts).
+  const sigma = s.noiseMultiplier ?? calibrateSigmaByPld({ samplingRate: s.samplingRate, steps: s.steps, epsilon: BUDGET.epsilon, delta: BUDGET.delta, relTol: 1e-3 })
   const out: Record<string, unknown> = {}
   for (const node of ["dp-train", "baseline"]) {
     out[`${node}.model`] = s.model
