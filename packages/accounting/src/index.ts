@@ -27,6 +27,14 @@
  *   calibrateSteps({ accountant, mechanism, noiseMultiplier, epsilon, delta, maxSteps? }): Result<{ steps, epsilon }, ...>
  *   epsilonOf(accountant, event, delta, options?): Result<number, UnsupportedEventError>
  *
+ * Private hyperparameter selection (hyperparameter-selection.ts; Papernot and Steinke 2022):
+ *   selectionRdp(orders, trialRdp, TrialCount): RDP of releasing the best of K runs, K truncated
+ *   negative binomial / Poisson / fixed; expectedTrials, sampleTrialCount (inverse CDF of a uniform)
+ *
+ * One-run auditing (audit-bound.ts; Steinke, Nasr and Jagielski 2023):
+ *   oneRunPValue(m, r, v, eps, delta), oneRunEpsilonLowerBound(m, r, v, delta, beta),
+ *   oneRunAudit({ scores, included, kPlus, kMinus, delta, beta })
+ *
  * Errors (errors.ts): UnsupportedEventError, InvalidAccountingParameterError, CalibrationError.
  */
 export * from "@dpipe/accounting/events"
@@ -39,3 +47,5 @@ export * from "@dpipe/accounting/chernoff"
 export * from "@dpipe/accounting/upper-convolution"
 export * from "@dpipe/accounting/pld-accountant"
 export * from "@dpipe/accounting/calibrate"
+export * from "@dpipe/accounting/hyperparameter-selection"
+export * from "@dpipe/accounting/audit-bound"

@@ -223,7 +223,10 @@ export const renderReport = (input: ReportInput): { readonly html: string; reado
         ["δ", formatDelta(s.delta)],
         ["ε (PLD, authoritative)", formatEpsilon(s.pld.epsilon)],
         ["ε (RDP cross-check)", s.rdp._tag === "Computed" ? `${formatEpsilon(s.rdp.epsilon)} (order ${s.rdp.order})` : `omitted: ${s.rdp.reason}`],
-        ...(s.budget === undefined ? [] : [["declared budget ε", `${num(s.budget.epsilon)} (${s.budget.withinBudget ? "within" : "EXCEEDED"})`]])
+        ...(s.budget === undefined ? [] : [["declared budget ε", `${num(s.budget.epsilon)} (${s.budget.withinBudget ? "within" : "EXCEEDED"})`]]),
+        ...(s.audit === undefined
+          ? []
+          : [["ε lower bound (one-run audit)", `${formatEpsilon(s.audit.epsilonLowerBound)} at ${num(100 * s.audit.confidence)}% confidence (${s.audit.setting}, ${s.audit.correct} of ${s.audit.guessesIn + s.audit.guessesOut} guesses right, ${s.audit.canaries} canaries)`]])
       ],
       { "data-table": "privacy-statement" }
     )

@@ -23,6 +23,32 @@ export const RdpResult = Schema.Union([
 ])
 export type RdpResult = typeof RdpResult.Type
 
+/**
+ * A one-run privacy audit (Steinke, Nasr and Jagielski 2023; audit-stages/one-run-audit.ts):
+ * the empirical lower bound on epsilon next to the accountant's upper bound at the same delta.
+ */
+export const PrivacyAudit = Schema.Struct({
+  method: Schema.Literal("one-run"),
+  /** White-box: the auditor sees every step's privatized gradient; black-box: only the final model. */
+  setting: Schema.Literals(["white-box", "black-box"]),
+  /** What a canary is, in words. */
+  canary: Schema.String,
+  /** Whether the audited training was DP-SGD or the non-private baseline. */
+  training: Schema.Literals(["dp", "non-private"]),
+  canaries: NonNegativeInt,
+  included: NonNegativeInt,
+  guessesIn: NonNegativeInt,
+  guessesOut: NonNegativeInt,
+  correct: NonNegativeInt,
+  confidence: Rate,
+  delta: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1)),
+  epsilonLowerBound: NonNegative,
+  /** The accountant's (PLD) epsilon of the audited run at the same delta; null for the non-private run. */
+  epsilonUpperBound: Schema.NullOr(NonNegative),
+  text: Schema.String
+})
+export type PrivacyAudit = typeof PrivacyAudit.Type
+
 export const PrivacyStatement = Schema.Struct({
   /** The privacy unit: one packed training sequence. */
   unit: Schema.Literal("sequence"),
@@ -60,6 +86,8 @@ export const PrivacyStatement = Schema.Struct({
   budget: Schema.optionalKey(Schema.Struct({ epsilon: NonNegative, withinBudget: Schema.Boolean })),
   /** The DP event the epsilon was computed from (accountant JSON encoding). */
   event: Schema.Unknown,
+  /** An empirical lower bound from a one-run audit of this mechanism, when one was run. */
+  audit: Schema.optionalKey(PrivacyAudit),
   /** One paragraph for humans. */
   text: Schema.String
 })
