@@ -14,6 +14,7 @@ import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
 import { formatDuration, formatMetrics } from "../progress/format.ts"
+import { clusterFlag, dispatchedBy } from "./cluster-command.ts"
 import { checkCacheOnly, isEmptySelection, resumeSelection, selectPlan } from "../selection.ts"
 import { findIdenticalRun } from "../store/identical-run.ts"
 import { selectionFlags, selectionOf } from "./selection-flags.ts"
@@ -98,7 +99,8 @@ export const runCommand = Command.make(
     runId: Flag.String("run-id").pipe(Flag.withDescription("name the run (default: <pipeline>-<time>-<random>)"), Flag.optional),
     ...selectionFlags,
     showPrivate: privateFlag,
-    newRun: Flag.Boolean("new-run").pipe(Flag.withDescription("record a new run even when an identical earlier run has every stage cached"), Flag.withDefault(false))
+    newRun: Flag.Boolean("new-run").pipe(Flag.withDescription("record a new run even when an identical earlier run has every stage cached"), Flag.withDefault(false)),
+    cluster: clusterFlag
   },
   (a) =>
     Effect.gen(function* () {
@@ -117,7 +119,7 @@ export const runCommand = Command.make(
       }
       const runId = optionValue(a.runId) ?? newRunId(a.pipeline)
       yield* warnNoBudget(plan)
-      yield* execute(store, runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId, reporter }), a.showPrivate)
+      yield* execute(store, runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId, reporter }).pipe(dispatchedBy(a.cluster, store)), a.showPrivate)
     })
 ).pipe(Command.withDescription("Run a pipeline: stages already in the cache are reused, the rest execute."))
 
@@ -128,7 +130,8 @@ export const resumeCommand = Command.make(
     set: setFlag.pipe(Flag.withDescription("change a setting before continuing: --set node.field=value (repeatable); stages whose key it changes run again, the others stay cached")),
     store: storeFlag,
     json: jsonFlag,
-    showPrivate: privateFlag
+    showPrivate: privateFlag,
+    cluster: clusterFlag
   },
   (a) =>
     Effect.gen(function* () {
@@ -139,6 +142,6 @@ export const resumeCommand = Command.make(
       const graph = yield* loadPipeline(pipelinesDir(), previous.pipeline)
       const plan = resumeSelection(yield* planGraph(graph, previous.scale, { ...previous.settings, ...parsed.settings }), previous)
       yield* warnNoBudget(plan)
-      yield* execute(store, a.runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }), a.showPrivate)
+      yield* execute(store, a.runId, a.json, plan.pipeline, (reporter) => executeRun({ store, plan, runId: a.runId, previous, reporter }).pipe(dispatchedBy(a.cluster, store)), a.showPrivate)
     })
 ).pipe(Command.withDescription("Continue a failed or interrupted run: finished stages are reused, interrupted ones restart from their last checkpoint."))

@@ -1,0 +1,41 @@
+/**
+ * Effect Cluster over Postgres, as dpipe configures it for runners and coordinators.
+ *
+ * Runners listen on TCP (`NodeClusterSocket`, SQL message and runner storage); a
+ * coordinator is a client only. Shard locks are rows (`shardLockDisableAdvisory`), so
+ * a coordinator can see which runner owns a shard and place a stage on a chosen runner
+ * (dispatcher.ts). The intervals are short because stages are few and long: a runner
+ * killed with SIGKILL loses its shards after SHARD_LOCK_SECONDS, and the unprocessed
+ * message of its stage is read by the runner that takes the shard over.
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import { Option } from "effect"
+import { RunnerAddress } from "effect/cluster"
+
+export const SHARD_LOCK_SECONDS = 6
+
+const shardingConfig = {
+  shardsPerGroup: 120,
+  shardLockDisableAdvisory: true,
+  shardLockRefreshInterval: "2 seconds",
+  shardLockExpiration: `${SHARD_LOCK_SECONDS} seconds`,
+  runnerHealthCheckInterval: "2 seconds",
+  entityMessagePollInterval: "1 second",
+  entityReplyPollInterval: "250 millis",
+  entityTerminationTimeout: "20 seconds"
+} as const
+
+/** The cluster layer of a runner listening on host:port (needs the SqlClient). */
+export const runnerClusterLayer = (host: string, port: number, listenHost: string) =>
+  NodeClusterSocket.layer({
+    storage: "sql",
+    shardingConfig: {
+      ...shardingConfig,
+      runnerAddress: Option.some(RunnerAddress.make(host, port)),
+      runnerListenAddress: Option.some(RunnerAddress.make(listenHost, port))
+    }
+  })
+
+/** The cluster layer of a coordinator or `cluster status`: a client, no shards. */
+export const clientClusterLayer = NodeClusterSocket.layer({ storage: "sql", clientOnly: true, shardingConfig })
+
