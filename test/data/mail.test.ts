@@ -110,10 +110,13 @@ describe("mail parsing units", () => {
     const docs = [...messagesToDocuments(msgs, stats)]
     expect(docs.map((d) => d.doc_id)).toEqual(["1"])
     expect(docs[0]?.text).toBe("hi\n\nbody text")
-    expect(stats).toEqual({
+    expect(stats).toMatchObject({
       read: 7, kept: 1, duplicates: 1, malformed: 5,
       malformedByReason: { "no-headers": 1, "no-from": 1, "bad-multipart": 1, "no-address": 1, "no-text": 1 }
     })
+    // Where the first message of each reason is.
+    expect(stats.firstMalformed["no-address"]).toBe("message 6: no e-mail address in From")
+    expect(Object.keys(stats.firstMalformed).sort()).toEqual(Object.keys(stats.malformedByReason).sort())
   })
 
   it("multipart edge cases: nested parts, attachments and missing close delimiter", () => {
