@@ -52,7 +52,7 @@ export const diffRuns = (store: StoreLayout, a: RunRecord, b: RunRecord, showPri
     const config: Array<Difference> = [
       ...(a.pipeline !== b.pipeline ? [{ what: "pipeline", a: a.pipeline, b: b.pipeline }] : []),
       ...(a.scale !== b.scale ? [{ what: "scale", a: a.scale, b: b.scale }] : []),
-      ...differences(leaves(a.settings), leaves(b.settings), "--set"),
+      ...differences(leaves(a.settings), leaves(b.settings)).map((d) => ({ ...d, what: `--set ${d.what}` })),
       // Forced stages are keyed with their run id: that, not a setting, is why their keys differ.
       ...((a.forced ?? []).join(",") !== (b.forced ?? []).join(",") ? [{ what: "--force (with what depends on it)", a: a.forced?.join(", ") ?? "-", b: b.forced?.join(", ") ?? "-" }] : []),
       ...((a.cacheOnly ?? []).join(",") !== (b.cacheOnly ?? []).join(",") ? [{ what: "reused only (--only)", a: a.cacheOnly?.join(", ") ?? "-", b: b.cacheOnly?.join(", ") ?? "-" }] : [])

@@ -9,6 +9,7 @@
  * their join is the export's label.
  */
 import { Effect, Schema } from "effect"
+import { resumeCommandLine } from "../command-line.ts"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -83,7 +84,7 @@ export const openRunView = Effect.fn("openRunView")(function* (store: StoreLayou
           message:
             status === undefined
               ? `Run ${runId} has no stage "${nodeId}". Its stages: ${Object.keys(record.nodes).join(", ")}.`
-              : `Stage ${nodeId} of run ${runId} has not finished (status ${status}); finish it with \`pnpm pipeline resume ${runId}\`.`
+              : `Stage ${nodeId} of run ${runId} has not finished (status ${status}); finish it with \`${resumeCommandLine(store, runId)}\`.`
         })
       }
       const out = node.outputs[output]
@@ -103,7 +104,7 @@ export const openRunView = Effect.fn("openRunView")(function* (store: StoreLayou
       const path = join(store.cacheEntry(node.key), file)
       const bytes = yield* Effect.tryPromise({
         try: () => readFile(path),
-        catch: (e) => new ExportFailed({ message: `cannot read ${path}: ${messageOf(e)}; re-run the stage with \`pnpm pipeline resume ${runId}\`` })
+        catch: (e) => new ExportFailed({ message: `cannot read ${path}: ${messageOf(e)}; re-run the stage with \`${resumeCommandLine(store, runId)}\`` })
       })
       const hash = createHash("sha256").update(bytes).digest("hex")
       if (hash !== out.hash) {
