@@ -73,6 +73,8 @@ export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError"
 /** The answer to "what would the run's epsilon be with these extra events?". */
 export interface SpendCheck {
   readonly epsilon: number
+  /** The accountant that computed `epsilon`: the pipeline's authoritative (first) one, e.g. "pld". */
+  readonly accountant?: string | undefined
   readonly budgetEpsilon: number | undefined
   /** The delta of the pipeline's budget (at which `epsilon` is stated). */
   readonly delta: number | undefined

@@ -476,7 +476,7 @@ export const executeStage = (env: StageEnv): Effect.Effect<Manifest, string> =>
           const crossed = graph.privacy === undefined || spendsOn.length === 0
             ? []
             : yield* datasetsCrossed(store, graph.privacy.accountants, spendsOn, runId, key, entry.id, entry.event).pipe(Effect.mapError((e) => new LedgerError({ message: e.message })))
-          return { epsilon: spend.primary, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) && crossed.length === 0 }
+          return { epsilon: spend.primary, accountant: graph.privacy?.accountants[0].name, budgetEpsilon: spend.budgetEpsilon, delta: spend.delta, withinBudget: spend.primary <= spend.budgetEpsilon * (1 + 1e-9) && crossed.length === 0 }
         })
     }
     const progress: Progress["Service"] = {

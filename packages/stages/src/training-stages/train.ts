@@ -27,6 +27,7 @@ import { Effect, Option, Schema, Stream } from "effect"
 import { Artifact, Checkpoints, PrivacyLedger, Progress, Stage, StageFailed, type TensorMap } from "@dpipe/dsl"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
+import { epsilonProgress } from "../privacy/epsilon-progress.ts"
 import { Sequences } from "@dpipe/stages/data-stages/tables"
 import { ModelConfig, decodeModelConfig, paramLayout } from "@dpipe/engine/model/gemma"
 import { poissonBatch } from "@dpipe/engine/sampling/poisson"
@@ -167,18 +168,23 @@ const makeTrainStage = (mode: Mode) =>
         const dp = mode === "dp" ? { clipNorm: config.clipNorm, noiseMultiplier: config.noiseMultiplier, expectedBatchSize, noiseKey: secretKey("noise") } : null
         const ledgerId = `${stageKey}/dp-train`
 
-        // Epsilon per step for metrics and progress: RDP of one step times t (cheap);
-        // the authoritative figure is the ledger's, checked at every checkpoint.
+        // Epsilon per step for the metrics table: RDP of one step times t (cheap). The
+        // progress line shows the authoritative accountant's (PLD) run epsilon: exact at
+        // step 1, at every checkpoint and at the last step (ledger checks), interpolated
+        // in between (epsilon-progress.ts).
         const first = mode === "dp" ? yield* ledger.check({ id: ledgerId, event: trainingEvent(config, 1) }) : undefined
         const delta = first?.delta
         const rdp1 = Result.getOrUndefined(rdpOfEvent(stepEvent(config)))
         const epsilonAt = (t: number): number =>
           mode !== "dp" || delta === undefined || rdp1 === undefined ? Number.NaN : epsilonFromRdp(DEFAULT_RDP_ORDERS, rdp1.map((r) => r * t), delta).epsilon
+        const shown = epsilonProgress(rdp1 !== undefined ? epsilonAt : undefined)
+        if (first !== undefined) shown.anchor(1, first.epsilon)
 
         // Stop before the step that would cross the budget.
         let maxSteps = config.steps
         if (mode === "dp") {
           const full = yield* ledger.check({ id: ledgerId, event: trainingEvent(config, config.steps) })
+          shown.anchor(config.steps, full.epsilon)
           if (!full.withinBudget) {
             let lo = 0
             let hi = config.steps
@@ -189,6 +195,7 @@ const makeTrainStage = (mode: Mode) =>
               else hi = mid - 1
             }
             maxSteps = lo
+            if (lo > 1) shown.anchor(lo, (yield* ledger.check({ id: ledgerId, event: trainingEvent(config, lo) })).epsilon)
             yield* progress.info(`the budget allows ${lo} of ${config.steps} steps (epsilon ${full.epsilon.toFixed(3)} > ${full.budgetEpsilon}); stopping before the step that would cross it`)
           }
         }
@@ -292,6 +299,11 @@ const makeTrainStage = (mode: Mode) =>
               })
             )
             const eps = epsilonAt(m.step + 1)
+            const checkpointDue = (m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps && (guard === undefined || guard.calm)
+            // At a checkpoint, an exact epsilon for the progress line (one accountant call);
+            // privacy counts executed steps (discarded ones included).
+            if (checkpointDue && mode === "dp") shown.anchor(trainer.executed, (yield* ledger.check({ id: ledgerId, event: trainingEvent(config, trainer.executed) })).epsilon)
+            const runEps = shown.at(trainer.executed)
             metrics.push(metricsRow(m, eps, g))
             if (g?.rolledBack !== undefined) {
               const { from, to, lrScale, toProgress } = g.rolledBack
@@ -306,11 +318,11 @@ const makeTrainStage = (mode: Mode) =>
             timedSteps++
             yield* progress.update(m.step + 1, maxSteps, {
               loss: Number(m.loss.toFixed(4)),
-              ...(Number.isFinite(eps) ? { eps: Number(eps.toFixed(3)) } : {}),
+              ...(Number.isFinite(runEps.epsilon) ? { eps: Number(runEps.epsilon.toFixed(3)), epsAccountant: `${first?.accountant ?? "ledger"}${runEps.exact ? "" : ", est."}` } : {}),
               ...(mode === "dp" ? { clipped: Number(m.clippedFraction.toFixed(3)) } : {}),
               "tok/s": Math.round(m.tokensPerSec)
             })
-            if ((m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps && (guard === undefined || guard.calm)) {
+            if (checkpointDue) {
               yield* saveCheckpoint
               // A checkpoint written while the probe loss is calm is the rollback target.
               guard?.markGood(trainer)
