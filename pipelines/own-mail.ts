@@ -15,14 +15,13 @@
  *   pnpm pipeline run own-mail --set params.steps=60        (both trainers; sigma recalibrated)
  *   pnpm pipeline run own-mail --set corpus.path=my-mail.jsonl --set corpus.textColumn=body
  *
- * Sigma is calibrated to epsilon 3 by the RDP accountant, whose epsilon bounds the PLD
- * accountant's from above: the PLD epsilon that the run reports is at most 3, usually below.
+ * Sigma is calibrated to epsilon 3 by the PLD accountant, the one the run reports (the
+ * smallest sigma, to 0.1%, whose PLD epsilon is within the budget; cached by its inputs).
  */
 import { fileURLToPath } from "node:url"
-import { Effect, Result, Schema, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { Artifact, Params, Pipeline, Stage, StageFailed } from "@dpipe/dsl"
-import { calibrateNoiseMultiplier } from "@dpipe/accounting"
-import { addDataStages, Corpus, dataSettings, defaultAccountants, Documents, dpTrain, privacyStatement, train } from "@dpipe/stages"
+import { addDataStages, calibrateSigmaByPld, Corpus, dataSettings, defaultAccountants, Documents, dpTrain, privacyStatement, train } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 3, delta: 1e-6 }
 
@@ -76,9 +75,7 @@ const training = Params.make({
   }),
   defaults: { steps: 40, samplingRate: 0.05, dModel: 64 },
   derive: (p) => {
-    const sigma = Result.getOrThrow(
-      calibrateNoiseMultiplier({ accountant: "rdp", mechanism: { samplingRate: p.samplingRate }, steps: p.steps, epsilon: BUDGET.epsilon, delta: BUDGET.delta, relTol: 1e-3 })
-    ).noiseMultiplier
+    const sigma = calibrateSigmaByPld({ samplingRate: p.samplingRate, steps: p.steps, epsilon: BUDGET.epsilon, delta: BUDGET.delta, relTol: 1e-3 })
     const model = { dModel: p.dModel, layers: 1, heads: 2, kvHeads: 1, headDim: p.dModel / 2, ffnDim: 2 * p.dModel }
     const out: Record<string, unknown> = { "dp-train.noiseMultiplier": sigma }
     for (const node of ["dp-train", "baseline"]) {

@@ -26,8 +26,7 @@
 import { Schema } from "effect"
 import { Params, Pipeline } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
-import { calibrateSigmaByPld } from "@dpipe/stages/privacy/calibration-cache"
-import { addDataStages, dataScales, dataSettings, defaultAccountants, dpTrain, evaluate, memorization, privacyStatement, report, train } from "@dpipe/stages"
+import { addDataStages, calibrateSigmaByPld, dataScales, dataSettings, defaultAccountants, dpTrain, evaluate, memorization, privacyStatement, report, train } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 8, delta: 1e-6 }
 const BUDGET_1B = { epsilon: 2.0, delta: 1.1e-10 }
