@@ -10,7 +10,7 @@ import { Plan } from "@dpipe/dsl"
 import { collectingReporter, readParquetTable, runPipeline } from "@dpipe/runtime"
 import { accountingApi, Documents } from "@dpipe/stages"
 import ownMail from "../../pipelines/own-mail.ts"
-import { tempStore } from "../runtime/helpers.ts"
+import { cli, repoRoot, tempStore } from "../runtime/helpers.ts"
 
 describe("own-mail", () => {
   it("runs at the micro scale: own JSONL corpus, the custom stage's statistics, epsilon within 3", async () => {
@@ -57,4 +57,21 @@ describe("own-mail", () => {
     // The published statistics file is in the run directory.
     expect(JSON.parse(readFileSync(join(store, "runs", "m", "mail-stats.json"), "utf8"))).toEqual(stats)
   }, 300_000)
+
+  it("plan on the command line: --set params.steps changes both trainers quietly; one trainer alone warns; typos get a suggestion", async () => {
+    const store = tempStore()
+    const env = { DPIPE_PIPELINES: join(repoRoot, "pipelines") }
+    const both = await cli(["plan", "own-mail", "--scale", "micro", "--store", store, "--set", "params.steps=16"], env)
+    expect(both.code, both.stderr).toBe(0)
+    expect(both.stderr).not.toContain("warning")
+    const one = await cli(["plan", "own-mail", "--scale", "micro", "--store", store, "--set", "dp-train.steps=16"], env)
+    expect(one.code, one.stderr).toBe(0)
+    expect(one.stderr).toContain("warning: dp-train.steps (16) and baseline.steps (12) differ, but the pipeline declares them matching")
+    expect(one.stderr).toContain("--set params.steps=16")
+    const typos = await cli(["plan", "own-mail", "--scale", "micro", "--store", store, "--set", "dp-trian.steps=16", "--set", "corpus.texColumn=body"], env)
+    expect(typos.code).toBe(1)
+    expect(typos.stderr).toContain("PlanError: 2 problems:")
+    expect(typos.stderr).toContain("Did you mean dp-train.steps?")
+    expect(typos.stderr).toContain("Did you mean corpus.textColumn?")
+  }, 120_000)
 })
