@@ -12,6 +12,7 @@
  * Prediction (predict.ts): predictLoss(law, { params, steps, noiseBatchRatio }) (NaN outside), lawDomain.
  * Parametric fit (parametric.ts): fitParametricLaw(observations, options), predictParametric.
  * Planner (planner.ts): planTraining(law, { computeFlops, epsilon, delta, datasetSize, batchCap? }).
+ * CLI glue (advice.ts): adviseFromLawText(text, path, request) for `pipeline advise`.
  */
 export * from "./errors.ts"
 export * from "./observations.ts"
@@ -23,3 +24,4 @@ export * from "./law.ts"
 export * from "./fit.ts"
 export * from "./predict.ts"
 export * from "./planner.ts"
+export * from "./advice.ts"

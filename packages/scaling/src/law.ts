@@ -62,7 +62,15 @@ export const ScalingLaw = Schema.Struct({
 })
 export type ScalingLaw = typeof ScalingLaw.Type
 
-const formatter = SchemaIssue.makeFormatterDefault()
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** The first schema problem on one line: "what at path". */
+const firstIssue = (issue: SchemaIssue.Issue): string => {
+  const first = formatter(issue).issues[0]
+  if (first === undefined) return "invalid"
+  const path = (first.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p)).join(".")
+  return `${first.message.replace(/\s+/g, " ")}${path !== "" ? ` at ${path}` : ""}`
+}
 
 /** Shape checks the schema cannot express: axis lengths, sorting, models matching axis 0. */
 const consistency = (law: ScalingLaw): string | undefined => {
@@ -87,7 +95,7 @@ export const decodeLaw = (json: unknown, path = "<law>"): Result.Result<ScalingL
   if (Result.isFailure(r)) {
     const format = typeof json === "object" && json !== null && "format" in json ? (json as { format: unknown }).format : undefined
     const hint = format !== SCALING_LAW_FORMAT ? ` (format is ${JSON.stringify(format)}, this version reads "${SCALING_LAW_FORMAT}": refit with the dp-scaling pipeline)` : ""
-    return Result.fail(new ScalingLawFileError({ path, message: `${path} is not a scaling law${hint}: ${formatter(r.failure.issue)}` }))
+    return Result.fail(new ScalingLawFileError({ path, message: `${path} is not a scaling law${hint}: ${firstIssue(r.failure.issue)}` }))
   }
   const bad = consistency(r.success)
   if (bad !== undefined) return Result.fail(new ScalingLawFileError({ path, message: `${path} is not a consistent scaling law: ${bad}` }))
