@@ -70,6 +70,26 @@ describe("fitScalingLaw", () => {
     }
   })
 
+  it("fills a noise level a model lacks from its neighbours; without non-private runs E comes from the lowest noise and there is no non-private slice", () => {
+    const small = sweep({ law: paperLikeLaw, models: MODELS.slice(0, 3), steps: Array.from({ length: 20 }, (_, i) => 100 * (i + 1)), learningRates: [[1e-3, 0]], seed: 9 })
+    const gap = SIGMAS[3]
+    const holed = small.filter((o) => !(o.model === "m500k" && o.noiseBatchRatio === gap))
+    const law = fitScalingLaw(holed, { sequenceLength: 128, physicalBatch: 64, parametric: false })
+    // Linear in log sigma-bar between the two neighbouring levels of the same model and step.
+    const at = (s: number) => predictLoss(law, { params: 5e5, steps: 1000, noiseBatchRatio: s })
+    const [lo, hi] = [SIGMAS[2], SIGMAS[4]]
+    const t = (Math.log(gap) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))
+    expect(at(gap)).toBeCloseTo((1 - t) * at(lo) + t * at(hi), 5)
+    // A chord over an 8x gap in sigma-bar where the loss bends: close, not exact (2.8% here).
+    expect(Math.abs(at(gap) / paperLikeLaw(5e5, 1000, gap) - 1)).toBeLessThan(0.04)
+
+    const privateOnly = fitScalingLaw(holed.filter((o) => o.noiseBatchRatio > 0), { sequenceLength: 128, physicalBatch: 64, parametric: false })
+    expect(privateOnly.nonPrivate).toBeUndefined()
+    expect(privateOnly.convergence.map((c) => c.fittedOn)).toEqual(["lowest-noise", "lowest-noise", "lowest-noise"])
+    expect(predictLoss(privateOnly, { params: 5e5, steps: 1000, noiseBatchRatio: 0 })).toBeNaN()
+    expect(Math.abs(predictLoss(privateOnly, { params: 5e5, steps: 1000, noiseBatchRatio: SIGMAS[5] }) / paperLikeLaw(5e5, 1000, SIGMAS[5]) - 1)).toBeLessThan(0.02)
+  })
+
   it("refuses what cannot make a law, naming the problem", () => {
     const bad = (f: () => unknown, pattern: RegExp) => {
       try {
