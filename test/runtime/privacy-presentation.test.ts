@@ -9,6 +9,9 @@
 import { describe, expect, it } from "vitest"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
+import { Result } from "effect"
+import { computeStatement } from "@dpipe/stages/report-stages/index"
+import { poissonPlan } from "../stages/report-stages/fixtures.ts"
 import { cli, repoRoot, tempStore } from "./helpers.ts"
 
 const env = { DPIPE_PIPELINES: join(repoRoot, "test/runtime/privacy-presentation-pipelines") }
@@ -38,6 +41,18 @@ describe("a DP mechanism needs a budget or an explicit opt-out", () => {
     expect(run.stderr).toMatch(/WARNING: NO PRIVACY BUDGET/)
     expect(run.stdout + run.stderr).not.toMatch(/within/i)
     expect(readdirSync(join(store, "runs"))).toEqual(["r"])
+  })
+})
+
+describe("the privacy statement without a budget", () => {
+  it("says that no budget was declared, and neither 'within' nor 'exceeds'", () => {
+    const r = computeStatement({ plan: poissonPlan({ sigma: 1.2, steps: 20 }), sequenceTokens: 32, delta: 1e-5 })
+    if (Result.isFailure(r)) throw new Error(r.failure)
+    expect(r.success.budget).toBeUndefined()
+    expect(r.success.text).toContain("No privacy budget was declared for this run: nothing checked this epsilon against a limit.")
+    expect(r.success.text).not.toMatch(/within|EXCEEDS/)
+    const budgeted = computeStatement({ plan: poissonPlan({ sigma: 1.2, steps: 20 }), sequenceTokens: 32, delta: 1e-5, budgetEpsilon: 100 })
+    expect(Result.isSuccess(budgeted) && budgeted.success.text).toMatch(/within the pipeline's declared budget/)
   })
 })
 

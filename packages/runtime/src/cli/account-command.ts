@@ -75,6 +75,9 @@ export const opacusDerivation = (batchSize: number, datasetSize: number, epochs:
   return { samplingRate, steps: Math.trunc(epochs / samplingRate), stepsPerEpoch }
 }
 
+/** Six significant digits, without trailing zeros (q = 1/235 reads 0.00425532). */
+const short = (x: number): string => String(Number(x.toPrecision(6)))
+
 /** The flag each field of training's sampler check corresponds to. */
 const flagOf: Readonly<Record<string, string>> = { datasetSize: "--dataset-size", batchCap: "--batch-cap", samplingRate: "--sampling-rate" }
 
@@ -135,9 +138,9 @@ export const makeAccountCommand = (api: AccountingApi) =>
         const derivedLine = "derived" in input
           ? [
               input.derived.batchSize !== undefined
-                ? `derived as Opacus does: q = 1/ceil(N/B) = 1/ceil(${input.datasetSize}/${input.derived.batchSize}) = ${input.samplingRate} (expected batch q*N = ${input.derived.expectedBatchSize}), ` +
+                ? `derived as Opacus does: q = 1/ceil(N/B) = 1/ceil(${input.datasetSize}/${input.derived.batchSize}) = ${short(input.samplingRate)} (expected batch q*N = ${short(input.derived.expectedBatchSize!)}), ` +
                   `T = floor(E/q) = floor(${input.derived.epochs ?? 1} * ${input.derived.stepsPerEpoch}) = ${input.steps}`
-                : `derived as Opacus does: T = floor(E/q) = floor(${input.derived.epochs} / ${input.samplingRate}) = ${input.steps}`
+                : `derived as Opacus does: T = floor(E/q) = floor(${input.derived.epochs} / ${short(input.samplingRate)}) = ${input.steps}`
             ]
           : []
         const derivedJson = "derived" in input ? { derived: input.derived } : {}
