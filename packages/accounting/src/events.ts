@@ -8,12 +8,15 @@
  * - TruncatedPoissonSampledGaussianEvent: Poisson sample truncated to a batch cap B
  *   (Chua et al. 2024, arXiv:2411.04205); PLD only.
  * Combinators: SelfComposedEvent (count repetitions), ComposedEvent (a sequence).
+ * PrivateSelectionEvent: the best of K runs of a trial event, K drawn from `trials`
+ * (Papernot and Steinke 2022; hyperparameter-selection.ts); RDP only (PLD has no analysis).
  *
  * Neighbouring relation: "add_remove" (add or remove one record) or "replace_one"
  * (replace one record: the sum changes by up to 2, so a Gaussian step is accounted as
  * sigma/2; subsampled replace-one events are refused by both accountants).
  */
 import { Schema } from "effect"
+import { TrialCount } from "@dpipe/accounting/hyperparameter-selection"
 
 export const Neighbouring = Schema.Literals(["add_remove", "replace_one"])
 export type Neighbouring = typeof Neighbouring.Type
@@ -58,7 +61,17 @@ export interface ComposedEvent {
   readonly events: ReadonlyArray<DpEvent>
 }
 
-export type DpEvent = LeafEvent | SelfComposedEvent | ComposedEvent
+/**
+ * Releasing only the best of K runs of `trial` (each run with data-independently drawn
+ * hyperparameters), K drawn from `trials` and kept secret (hyperparameter-selection.ts).
+ */
+export interface PrivateSelectionEvent {
+  readonly _tag: "PrivateSelectionEvent"
+  readonly trial: DpEvent
+  readonly trials: TrialCount
+}
+
+export type DpEvent = LeafEvent | SelfComposedEvent | ComposedEvent | PrivateSelectionEvent
 
 const DpEventRef: Schema.Codec<DpEvent> = Schema.suspend((): Schema.Codec<DpEvent> => DpEvent)
 
@@ -71,13 +84,19 @@ export const ComposedEvent: Schema.Codec<ComposedEvent> = Schema.TaggedStruct("C
   events: Schema.Array(DpEventRef)
 })
 
+export const PrivateSelectionEvent: Schema.Codec<PrivateSelectionEvent> = Schema.TaggedStruct("PrivateSelectionEvent", {
+  trial: DpEventRef,
+  trials: TrialCount
+})
+
 /** Schema of any DP event; decode ledger JSON with `Schema.decodeUnknownResult(DpEvent)`. */
 export const DpEvent: Schema.Codec<DpEvent> = Schema.Union([
   GaussianEvent,
   PoissonSampledGaussianEvent,
   TruncatedPoissonSampledGaussianEvent,
   SelfComposedEvent,
-  ComposedEvent
+  ComposedEvent,
+  PrivateSelectionEvent
 ])
 
 /** JSON value of an event, as stored in the ledger. */
@@ -143,7 +162,24 @@ export const selfComposed = (event: DpEvent, count: number): SelfComposedEvent =
 
 export const composed = (events: ReadonlyArray<DpEvent>): ComposedEvent => ({ _tag: "ComposedEvent", events })
 
-/** The leaves of an event with their total repetition counts, in first-seen order. */
+export const privateSelection = (trial: DpEvent, trials: TrialCount): PrivateSelectionEvent => ({ _tag: "PrivateSelectionEvent", trial, trials })
+
+/** The private selections inside an event (a selection is accounted whole, never flattened). */
+export const selectionsOf = (event: DpEvent): ReadonlyArray<{ readonly selection: PrivateSelectionEvent; readonly count: number }> => {
+  const out: Array<{ selection: PrivateSelectionEvent; count: number }> = []
+  const visit = (e: DpEvent, mult: number): void => {
+    if (e._tag === "SelfComposedEvent") visit(e.event, mult * e.count)
+    else if (e._tag === "ComposedEvent") for (const c of e.events) visit(c, mult)
+    else if (e._tag === "PrivateSelectionEvent" && mult > 0) out.push({ selection: e, count: mult })
+  }
+  visit(event, 1)
+  return out
+}
+
+/**
+ * The leaves of an event with their total repetition counts, in first-seen order. Private
+ * selections are not leaves and are left out: an accountant takes them from `selectionsOf`.
+ */
 export const flattenEvent = (event: DpEvent): ReadonlyArray<{ readonly leaf: LeafEvent; readonly count: number }> => {
   const out: Array<{ leaf: LeafEvent; count: number }> = []
   const visit = (e: DpEvent, mult: number): void => {
@@ -153,6 +189,9 @@ export const flattenEvent = (event: DpEvent): ReadonlyArray<{ readonly leaf: Lea
         return
       case "ComposedEvent":
         for (const c of e.events) visit(c, mult)
+        return
+      case "PrivateSelectionEvent":
+        // not a leaf: accounted whole through selectionsOf (RDP only)
         return
       default: {
         if (mult === 0) return

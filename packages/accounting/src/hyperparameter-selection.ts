@@ -198,9 +198,6 @@ export const selectionRdp = (
   }
 }
 
-/** What a tuning sweep's release is accounted as. */
-export type TuningAccounting = "composition" | "selection"
-
 /**
  * Human-readable name of a distribution, for statements ("geometric, E[K] = 4", ...).
  */
@@ -208,9 +205,9 @@ export const describeTrialCount = (d: TrialCount): string => {
   switch (d._tag) {
     case "TruncatedNegativeBinomial": {
       const mean = expectedTrials(d).toPrecision(4)
-      if (d.eta === 1) return `geometric (gamma ${d.gamma}), E[K] = ${mean}`
-      if (d.eta === 0) return `logarithmic (gamma ${d.gamma}), E[K] = ${mean}`
-      return `truncated negative binomial (eta ${d.eta}, gamma ${d.gamma}), E[K] = ${mean}`
+      if (d.eta === 1) return `geometric (gamma ${Number(d.gamma.toPrecision(4))}), E[K] = ${mean}`
+      if (d.eta === 0) return `logarithmic (gamma ${Number(d.gamma.toPrecision(4))}), E[K] = ${mean}`
+      return `truncated negative binomial (eta ${d.eta}, gamma ${Number(d.gamma.toPrecision(4))}), E[K] = ${mean}`
     }
     case "PoissonTrials":
       return `Poisson, E[K] = ${d.mean}`

@@ -1,7 +1,8 @@
 /**
  * The PLD accountant: DP events -> composed PLD -> epsilon(delta) / delta(epsilon).
  *
- * Each leaf becomes a PLD pair (remove and add directions; Gaussian and replace-one
+ * Private selections (best of K trials) have no PLD analysis: events holding one are refused
+ * with a typed error (the RDP accountant accounts them). Each leaf becomes a PLD pair (remove and add directions; Gaussian and replace-one
  * Gaussian are symmetric), leaves are composed with their counts (pld-composition.ts), and
  * delta = max(delta_remove, delta_add) (dp_accounting's PLDAccountant convention for
  * add/remove adjacency). For epsilon(delta) the composition's tilt is focused at the RDP
@@ -17,7 +18,7 @@
  */
 import { Result } from "effect"
 import type { DpEvent, LeafEvent } from "@dpipe/accounting/events"
-import { flattenEvent } from "@dpipe/accounting/events"
+import { flattenEvent, selectionsOf } from "@dpipe/accounting/events"
 import { UnsupportedEventError } from "@dpipe/accounting/errors"
 import {
   connectTheDots,
@@ -107,6 +108,16 @@ const partsOfEvent = (
   event: DpEvent,
   h: number
 ): Result.Result<ReadonlyArray<{ readonly pair: PldPair; readonly count: number }>, UnsupportedEventError> => {
+  const selection = selectionsOf(event)[0]
+  if (selection !== undefined) {
+    return Result.fail(
+      new UnsupportedEventError({
+        accountant: "pld",
+        event: selection.selection._tag,
+        message: "the PLD accountant has no analysis of a private selection (best of a random number of trials); account it by RDP (Papernot and Steinke 2022)"
+      })
+    )
+  }
   const parts: Array<{ pair: PldPair; count: number }> = []
   // Gaussian steps compose exactly: sum of 1/sigma^2 (Dong, Roth, Su 2022, mu-GDP composition).
   let gaussianPrecision = 0

@@ -19,11 +19,13 @@
  * The Poisson event's RDP bounds the add/remove relation in both directions (Mironov et al.
  * Thm. 5 and Sec. 3.3). The plain Gaussian (q = 1) has RDP alpha / (2 s^2) (Mironov 2017,
  * "Renyi Differential Privacy", Prop. 7); under replace-one its sensitivity is 2, i.e. s/2.
- * Composition adds RDP order by order (Mironov 2017, Prop. 1).
+ * Composition adds RDP order by order (Mironov 2017, Prop. 1). A private selection (best of K
+ * runs) gets Papernot and Steinke 2022's bound on its trial's curve (hyperparameter-selection.ts).
  */
 import { Result } from "effect"
 import type { DpEvent, LeafEvent } from "@dpipe/accounting/events"
-import { flattenEvent } from "@dpipe/accounting/events"
+import { flattenEvent, selectionsOf } from "@dpipe/accounting/events"
+import { selectionRdp } from "@dpipe/accounting/hyperparameter-selection"
 import { UnsupportedEventError } from "@dpipe/accounting/errors"
 import { logAddExp, logErfc, SIGNED_ZERO, signedLogAdd, type SignedLog } from "@dpipe/accounting/special"
 
@@ -176,6 +178,15 @@ export const rdpOfEvent = (
     const r = rdpOfLeaf(leaf, options)
     if (Result.isFailure(r)) return r
     for (let k = 0; k < total.length; k++) total[k] = (total[k] ?? 0) + count * (r.success[k] ?? 0)
+  }
+  // A private selection (best of K trials) is accounted whole: Papernot and Steinke 2022's
+  // bound on the trial's own curve (hyperparameter-selection.ts), composed like any event.
+  for (const { selection, count } of selectionsOf(event)) {
+    const trial = rdpOfEvent(selection.trial, options)
+    if (Result.isFailure(trial)) return trial
+    const sel = selectionRdp(options.orders ?? DEFAULT_RDP_ORDERS, trial.success, selection.trials)
+    if (Result.isFailure(sel)) return Result.fail(new UnsupportedEventError({ accountant: "rdp", event: selection._tag, message: sel.failure.message }))
+    for (let k = 0; k < total.length; k++) total[k] = (total[k] ?? 0) + count * (sel.success[k] ?? 0)
   }
   return Result.succeed(total)
 }

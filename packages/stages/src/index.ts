@@ -10,6 +10,8 @@
  *   (the non-private baseline), their config schemas and compute estimates.
  * - Evaluation (eval-stages/): `evaluate`, `memorization`.
  * - Reports (report-stages/): `privacyStatement`, `report`.
+ * - Tuning (tuning-stages/): `dpTune`, an accounted learning-rate sweep that releases only
+ *   the best trial (composition or private selection, whichever is smaller).
  * - Audits (audit-stages/): `dpAudit`, `baselineAudit` (one-run privacy audits with white-box
  *   gradient canaries) and `auditedStatement` (the statement with the audit's lower bound).
  * - Privacy (privacy/): `defaultAccountants` (PLD first, then RDP), `pldAccountant`,
@@ -26,6 +28,7 @@ export * from "./training-stages/index.ts"
 export * from "./eval-stages/index.ts"
 export * from "./report-stages/index.ts"
 export * from "./audit-stages/index.ts"
+export * from "./tuning-stages/index.ts"
 export { defaultAccountants, pldAccountant, rdpAccountant } from "./privacy/accountants.ts"
 export { accountingApi } from "./privacy/accounting-api.ts"
 export { calibrateSigmaByPld } from "./privacy/calibration-cache.ts"

@@ -7,7 +7,7 @@
  */
 import { Effect, Result, Schema } from "effect"
 import { AccountingFailed, type Accountant } from "@dpipe/dsl"
-import { composed, DpEvent } from "@dpipe/accounting/events"
+import { composed, DpEvent, selectionsOf } from "@dpipe/accounting/events"
 import { pldEpsilon } from "@dpipe/accounting/pld-accountant"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
@@ -32,6 +32,9 @@ export const pldAccountant: Accountant = {
   name: "pld",
   epsilon: (events, delta) =>
     Effect.flatMap(decodeAll(events), (event) => {
+      // PLD has no analysis of a private selection (a tuning sweep's best-of-K release):
+      // events that hold one are composed by RDP, a valid upper bound (docs/privacy.md, A4).
+      if (selectionsOf(event).length > 0) return rdpAccountant.epsilon(events, delta)
       const r = pldEpsilon(event, delta)
       if (Result.isFailure(r)) return Effect.fail(new AccountingFailed({ message: r.failure.message }))
       return Effect.succeed(r.success.epsilon)
