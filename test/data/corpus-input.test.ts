@@ -48,6 +48,21 @@ describe("the corpus stage and bad input", () => {
     expect(r.error).not.toContain("side is empty")
   })
 
+  it("a large file whose first 1,000 records are all malformed stops there, without reading the rest", async () => {
+    const dir = temp()
+    const path = join(dir, "big.jsonl")
+    writeFileSync(path, Array.from({ length: 5000 }, (_, i) => `line ${i} is not json`).join("\n"))
+    const r = await run(Corpus.jsonl({ path }))
+    expect(r.record.nodes["corpus"]?.status).toBe("failed")
+    // Read to the end, the message would say "all 5000 records read are malformed".
+    expect(r.error).toContain("the first 1000 records of jsonl")
+    expect(r.error).toContain("are all malformed, so the load stopped there")
+    expect(r.error).toContain(`first: ${path} line 1: not valid JSON`)
+    // Skipping every malformed record is explicit, and then the whole file is read before the load fails.
+    const all = await run(Corpus.jsonl({ path, maxMalformedShare: 1 }))
+    expect(all.error).toContain("all 5000 records read are malformed")
+  })
+
   it("a wrong text column fails at once, naming the fields the file has", async () => {
     const dir = temp()
     const path = join(dir, "mail.jsonl")

@@ -60,6 +60,8 @@ export interface LoadStats {
   malformedByReason: Record<string, number>
   /** The first malformed record of each reason: where it is and what is wrong, e.g. "mail.jsonl line 7: not valid JSON". */
   firstMalformed: Record<string, string>
+  /** Called after each malformed record is counted; a consumer may throw to stop the load there. */
+  onMalformed?: ((stats: LoadStats) => void) | undefined
 }
 
 /** A fresh, zeroed stats record (loaders mutate it while they stream). */
@@ -70,6 +72,7 @@ export const countMalformed = (stats: LoadStats, reason: string, where?: string)
   stats.malformed++
   stats.malformedByReason[reason] = (stats.malformedByReason[reason] ?? 0) + 1
   if (where !== undefined && stats.firstMalformed[reason] === undefined) stats.firstMalformed[reason] = where
+  stats.onMalformed?.(stats)
 }
 
 /** UTF-8 byte length of a string. */

@@ -35,7 +35,7 @@ import { loadJsonl } from "@dpipe/data/jsonl"
 import { type Document, type LoadStats, newLoadStats } from "@dpipe/data/schema"
 import { HAM_GROUPS, loadSpamAssassin, spamAssassinFiles } from "@dpipe/data/spam-assassin"
 import { loadTextFolder } from "@dpipe/data/text-folder"
-import { checkedLoad, DEFAULT_MAX_MALFORMED_SHARE, skippedSummary } from "./malformed.ts"
+import { checkedLoad, DEFAULT_MAX_MALFORMED_SHARE, skippedSummary, stopEarly } from "./malformed.ts"
 import { attempt, guardedStream } from "./streams.ts"
 import { CorpusReport, Documents } from "./tables.ts"
 
@@ -216,6 +216,7 @@ export const corpus = Stage.make({
         const stats = newLoadStats()
         let truncated = false
         const policy = { source: describe, maxMalformedShare: config.maxMalformedShare ?? DEFAULT_MAX_MALFORMED_SHARE }
+        stats.onMalformed = stopEarly(policy)
         return guardedStream(() => checkedLoad(pass(stats, () => (truncated = true)), stats, policy)).pipe(
           // An unknown total (a JSONL file, a folder) is reported as 0: the display shows a count.
           Stream.tap(() => progress.update(stats.read, source.total ?? 0, { kept: stats.kept })),

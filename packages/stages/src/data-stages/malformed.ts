@@ -10,6 +10,9 @@ import type { Document, LoadStats } from "@dpipe/data/schema"
 /** The default largest share of malformed records a corpus load accepts. */
 export const DEFAULT_MAX_MALFORMED_SHARE = 0.01
 
+/** A load whose first this-many records are all malformed stops there (unless every malformed record may be skipped). */
+export const EARLY_FAILURE_RECORDS = 1000
+
 export interface MalformedPolicy {
   /** What was read, for messages: "jsonl mail.jsonl". */
   readonly source: string
@@ -50,6 +53,18 @@ export const loadRefusal = (stats: LoadStats, policy: MalformedPolicy): string |
       `--set corpus.maxMalformedShare=${Math.min(1, Math.ceil(share * 100) / 100)} (1 skips every malformed record).`
   }
   return undefined
+}
+
+/**
+ * Stops a load at once (throws) when its first EARLY_FAILURE_RECORDS records are all
+ * malformed: a large file that is not what the stage expects fails in moments, not after
+ * being read to the end. Install it as `stats.onMalformed`.
+ */
+export const stopEarly = (policy: MalformedPolicy) => (stats: LoadStats): void => {
+  if (policy.maxMalformedShare < 1 && stats.kept === 0 && stats.duplicates === 0 && stats.malformed >= EARLY_FAILURE_RECORDS) {
+    throw new Error(`corpus: the first ${stats.malformed} records of ${policy.source} are all malformed, so the load stopped there (${reasons(stats)}). ` +
+      "Check that corpus.path is a JSONL file (one JSON object per line) or a folder of text files, and that corpus.textColumn names the text field.")
+  }
 }
 
 /**
