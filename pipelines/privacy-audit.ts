@@ -13,20 +13,17 @@
  * it would add a third training run to the default pipeline. The audit's DP run spends on
  * the corpus like any DP mechanism (docs/privacy.md, D1).
  */
-import { Effect, Result, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { Artifact, Pipeline, Stage } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
-import { calibrateNoiseMultiplier } from "@dpipe/accounting"
-import { addDataStages, auditedStatement, baselineAudit, dataScales, defaultAccountants, dpAudit, PrivacyAudit, privacyStatement } from "@dpipe/stages"
+import { addDataStages, auditedStatement, baselineAudit, calibrateSigmaByPld, dataScales, defaultAccountants, dpAudit, PrivacyAudit, privacyStatement } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 8, delta: 1e-6 }
 const microModel = { dModel: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64 }
 
-/** The audited training of one scale (both runs), sigma calibrated to the budget by RDP. */
+/** The audited training of one scale (both runs), sigma calibrated to the budget by PLD (cached by its inputs). */
 const auditScale = (s: { readonly steps: number; readonly samplingRate: number; readonly canaries: number; readonly kPlus: number }): Settings => {
-  const sigma = Result.getOrThrow(
-    calibrateNoiseMultiplier({ accountant: "rdp", mechanism: { samplingRate: s.samplingRate }, steps: s.steps, epsilon: BUDGET.epsilon, delta: BUDGET.delta, relTol: 1e-3 })
-  ).noiseMultiplier
+  const sigma = calibrateSigmaByPld({ samplingRate: s.samplingRate, steps: s.steps, epsilon: BUDGET.epsilon, delta: BUDGET.delta, relTol: 1e-3 })
   const out: Record<string, unknown> = {}
   for (const node of ["dp-audit", "baseline-audit"]) {
     out[`${node}.train.steps`] = s.steps
