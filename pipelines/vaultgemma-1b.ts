@@ -24,7 +24,7 @@
  * steps and expected batch 518,144 sequences, at an assumed 1.27e10 training sequences.
  */
 import { Schema } from "effect"
-import { Params, Pipeline } from "@dpipe/dsl"
+import { Params, Pipeline, settingsFor } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
 import { addDataStages, calibrateSigmaByPld, dataScales, dataSettings, defaultAccountants, dpTrain, evaluate, memorization, privacyStatement, report, train } from "@dpipe/stages"
 
@@ -107,8 +107,7 @@ export const scales: Record<string, Settings> = {
     ...dataScales.tiny,
     ...dataSettings({ tokenizer: { vocabSize: 256000 }, pack: { seqLen: 1025 } }),
     ...training.preset({ model: vaultGemmaModel, steps: 100_000, samplingRate: 518_144 / 1.27e10, noiseMultiplier: 0.614, datasetSize: 1.27e10 }),
-    "privacy-statement.delta": BUDGET_1B.delta,
-    "privacy-statement.budgetEpsilon": BUDGET_1B.epsilon
+    ...settingsFor({ "privacy-statement": privacyStatement })({ "privacy-statement": { delta: BUDGET_1B.delta, budgetEpsilon: BUDGET_1B.epsilon } })
   }
 }
 
