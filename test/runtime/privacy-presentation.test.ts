@@ -62,7 +62,7 @@ describe("private values reach the terminal only with --private", () => {
     const hidden = await cli(["run", "private-summary", "--store", store, "--run-id", "a"], env)
     expect(hidden.code).toBe(0)
     expect(hidden.stdout).not.toMatch(/privateMean/)
-    expect(hidden.stdout).toMatch(/summary \(stats\.summary\) is private \(computed from private data without noise\): not shown; add --private, or see it with pnpm pipeline inspect a stats --output summary --private --store "\//)
+    expect(hidden.stdout).toMatch(/summary \(stats\.summary\) is private \(computed from private data without noise\): not shown; add --private, or see it with pnpm pipeline inspect a stats --output summary --private --store \//)
     const shown = await cli(["run", "private-summary", "--store", store, "--run-id", "b", "--private"], env)
     expect(shown.code).toBe(0)
     expect(shown.stdout).toMatch(/summary \(stats\.summary, label private\):\n {2}privateMean: 49\.04/)

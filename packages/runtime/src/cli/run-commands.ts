@@ -10,6 +10,7 @@ import { jsonLinesReporter, plainReporter, ttyReporter } from "../progress/repor
 import { loadPipeline, pipelinesDir } from "../pipelines.ts"
 import { readRunRecord } from "../run-state.ts"
 import { formatDelta, noBudgetNotice } from "../privacy.ts"
+import { pipelineCommandLine } from "../command-line.ts"
 import type { StoreLayout } from "../store/layout.ts"
 import type { RunRecord } from "../store/records.ts"
 import { jsonFlag, loadAndPlan, newRunId, optionValue, planGraph, print, scaleFlag, setFlag, storeFlag, storeOf, textTable } from "./common.ts"
@@ -62,7 +63,7 @@ export const summaryText = (args: {
   args.label !== "private" || args.showPrivate
     ? `summary (${args.node}.${args.output}, label ${args.label}):\n${flatten(args.values).join("\n")}`
     : `summary (${args.node}.${args.output}) is private (computed from private data without noise): not shown; ` +
-      `add --private, or see it with pnpm pipeline inspect ${args.runId} ${args.node} --output ${args.output} --private --store ${JSON.stringify(args.store.root)}`
+      `add --private, or see it with ${pipelineCommandLine(args.store, "inspect", [args.runId, args.node, "--output", args.output, "--private"])}`
 
 /** Prints the loud no-budget notice (to stderr, so that --json output stays one document per line). */
 const warnNoBudget = (plan: Parameters<typeof noBudgetNotice>[0]) =>
