@@ -64,6 +64,7 @@ describe("own-mail", () => {
     const both = await cli(["plan", "own-mail", "--scale", "micro", "--store", store, "--set", "params.steps=16"], env)
     expect(both.code, both.stderr).toBe(0)
     expect(both.stderr).not.toContain("warning")
+    expect(both.stdout).toContain("parameters (--set params.NAME=VALUE): steps=16, samplingRate=0.05, dModel=32")
     const one = await cli(["plan", "own-mail", "--scale", "micro", "--store", store, "--set", "dp-train.steps=16"], env)
     expect(one.code, one.stderr).toBe(0)
     expect(one.stderr).toContain("warning: dp-train.steps (16) and baseline.steps (12) differ, but the pipeline declares them matching")

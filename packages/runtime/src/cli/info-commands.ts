@@ -46,7 +46,9 @@ export const planCommand = Command.make(
       // Refuses (non-zero exit) a plan that would push a private dataset past its store-wide budget.
       const datasets = yield* checkDatasetBudgets(plan, store)
       const respent = yield* forcedSpend(plan)
-      if (a.json) return yield* print(JSON.stringify({ ...report, datasets, ...(respent.length > 0 ? { forcedSpend: respent } : {}) }, null, 2))
+      // The pipeline's parameters as resolved (params.ts) and the plan's warnings (also on stderr).
+      const paramsAndWarnings = { ...(plan.params !== undefined ? { params: plan.params } : {}), ...((plan.warnings ?? []).length > 0 ? { warnings: plan.warnings } : {}) }
+      if (a.json) return yield* print(JSON.stringify({ ...report, ...paramsAndWarnings, datasets, ...(respent.length > 0 ? { forcedSpend: respent } : {}) }, null, 2))
       const rows = report.nodes.map((n) => [
         n.id,
         `${n.stage}@${n.version}${n.mechanism ? " (DP)" : ""}`,
@@ -54,7 +56,8 @@ export const planCommand = Command.make(
         n.key?.slice(0, 12) ?? "-",
         Object.entries(n.outputs).map(([k, l]) => `${k}:${l}`).join(" ")
       ])
-      let text = `pipeline ${report.pipeline}, scale ${report.scale}\n${textTable(["node", "stage", "status", "key", "outputs (privacy label)"], rows)}`
+      const params = plan.params !== undefined ? `\nparameters (--set params.NAME=VALUE): ${Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}` : ""
+      let text = `pipeline ${report.pipeline}, scale ${report.scale}${params}\n${textTable(["node", "stage", "status", "key", "outputs (privacy label)"], rows)}`
       for (const n of report.nodes) {
         for (const note of n.notes) text += `\n${n.id}: ${note}`
         if (n.refusal !== undefined) text += `\n${n.id}: CANNOT RUN HERE: ${n.refusal}`
