@@ -164,7 +164,7 @@ export const paramWarnings = (options: {
   const names = options.params !== undefined ? paramNames(options.params) : []
   for (const [source, settings] of options.overrides) {
     for (const [key, value] of Object.entries(settings)) {
-      if (!(key in options.derived) || canonicalJson(options.derived[key] ?? null) === show(value)) continue
+      if (!(key in options.derived) || show(options.derived[key]) === show(value)) continue
       const param = paramFor(key, names)
       warnings.push(
         `${key}=${show(value)} (${source}) overrides the value ${show(options.derived[key])} the pipeline derives from its parameters; ` +
