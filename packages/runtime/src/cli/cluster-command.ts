@@ -35,12 +35,13 @@ export const clusterStatusCommand = Command.make(
       if (runners.length === 0) return yield* print("no runners registered: start one with `pnpm pipeline runner --cluster URL --store DIR`")
       const rows = runners.map((r) => [
         r.address,
+        r.storeId,
         r.alive ? "live" : `gone (last seen ${age(r.heartbeatAgeSeconds)})`,
         `${r.running.length}/${r.slots}`,
         r.capabilities.join(" "),
         r.running.length === 0 ? "idle" : r.running.map((s) => `${s.runId}:${s.node}`).join(", ")
       ])
-      yield* print(`${textTable(["runner", "state", "slots used", "capabilities", "running"], rows)}\n${live.length} live runner(s), ${live.reduce((n, r) => n + r.slots, 0)} slot(s)`)
+      yield* print(`${textTable(["runner", "store", "state", "slots used", "capabilities", "running"], rows)}\n${live.length} live runner(s), ${live.reduce((n, r) => n + r.slots, 0)} slot(s)`)
     }).pipe(Effect.provide(sqlLayer(a.cluster)))
 ).pipe(Command.withDescription("The cluster's runners: their slots, capabilities and the stages each executes."))
 

@@ -24,9 +24,14 @@ export const displayUrl = (url: string): string => {
   }
 }
 
-/** A runner that has not renewed its row or lease for this long is gone. */
+/**
+ * A runner renews its row and its stages' leases every HEARTBEAT_SECONDS; one that has
+ * not for LEASE_SECONDS is gone. Generous, because a stage's computation can hold a
+ * runner's event loop for seconds (a training step on a loaded machine), and a runner
+ * that only looks gone would lose its stage to another.
+ */
 export const HEARTBEAT_SECONDS = 2
-export const LEASE_SECONDS = 10
+export const LEASE_SECONDS = 30
 
 const unreachable = (url: string, cause: unknown) =>
   new ClusterUnreachable({
@@ -70,9 +75,11 @@ const ensureTables = (sql: SqlClient.SqlClient) =>
         slots INTEGER NOT NULL,
         capabilities TEXT NOT NULL,
         running TEXT NOT NULL,
+        store_id TEXT NOT NULL DEFAULT '',
         started_at TIMESTAMPTZ NOT NULL,
         heartbeat_at TIMESTAMPTZ NOT NULL
       )`
+      yield* sql`ALTER TABLE dpipe_runners ADD COLUMN IF NOT EXISTS store_id TEXT NOT NULL DEFAULT ''`
       yield* sql`CREATE TABLE IF NOT EXISTS dpipe_stage_leases (
         stage_key TEXT PRIMARY KEY,
         run_id TEXT NOT NULL,

@@ -29,6 +29,7 @@ import { DpipeStage, type StageJob } from "./protocol.ts"
 import { listRunners, shardOwners, type RunnerRow } from "./registry.ts"
 import { remoteEventsFile } from "./remote-events.ts"
 import { clientClusterLayer } from "./sharding.ts"
+import { storeId } from "./store-id.ts"
 
 const decodeManifest = Schema.decodeUnknownSync(Schema.fromJsonString(Manifest))
 
@@ -51,18 +52,18 @@ export const makeClusterDispatcher = (store: StoreLayout) =>
       return keys.size
     }
 
-    const pickRunner = (d: StageDispatch, requires: ReadonlyArray<string>, exclude: ReadonlySet<string>) =>
+    const pickRunner = (d: StageDispatch, store: string, requires: ReadonlyArray<string>, exclude: ReadonlySet<string>) =>
       Effect.gen(function* () {
         let said = ""
         while (true) {
-          const live = (yield* listRunners).filter((r) => r.alive)
+          const live = (yield* listRunners).filter((r) => r.alive && r.storeId === store)
           const already = live.find((r) => r.running.some((s) => s.key === d.key))
           if (already !== undefined && !exclude.has(already.address)) return already
           const able = live.filter((r) => !exclude.has(r.address) && unmet(requires, r.capabilities).length === 0)
           const free = able.filter((r) => load(r) < r.slots).sort((a, b) => load(a) / a.slots - load(b) / b.slots || a.address.localeCompare(b.address))
           if (free.length > 0) return free[0]!
           const why = live.length === 0
-            ? "no runner is live (start one with `pnpm pipeline runner --cluster URL --store DIR`)"
+            ? `no runner of this store (id ${store}) is live: start one with \`pnpm pipeline runner --cluster URL --store DIR\` on this store`
             : able.length === 0
             ? `no live runner has ${requires.join(", ")} (live: ${live.map((r) => `${r.address} [${r.capabilities.join(", ")}]`).join("; ")})`
             : `every runner that can take it is busy (${able.map((r) => `${r.address} ${load(r)}/${r.slots}`).join(", ")})`
@@ -84,10 +85,13 @@ export const makeClusterDispatcher = (store: StoreLayout) =>
         return `${base}/0`
       }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
 
+    let myStore: string | undefined
     const dispatch = (d: StageDispatch): Effect.Effect<Manifest, string> =>
       Effect.gen(function* () {
+        myStore ??= yield* Effect.tryPromise({ try: () => storeId(store), catch: (e) => `reading the store secret: ${messageOf(e)}` })
         const requires = requirementsOf(d.node.perfEncoded)
         const job: StageJob = {
+          storeId: myStore,
           runId: d.runId,
           pipeline: d.plan.pipeline.name,
           scale: d.plan.scale,
@@ -115,7 +119,7 @@ export const makeClusterDispatcher = (store: StoreLayout) =>
         const exclude = new Set<string>()
         return yield* Effect.gen(function* () {
           while (true) {
-            const runner = yield* pickRunner(d, requires, exclude)
+            const runner = yield* pickRunner(d, myStore!, requires, exclude)
             const entityId = yield* entityIdFor(d, runner.address)
             inFlight.set(d.key, runner.address)
             d.emit({ type: "stage-info", node: d.node.id, message: `sent to runner ${runner.address} (${runner.host})` })

@@ -18,6 +18,8 @@ export const JobInput = Schema.Struct({ path: Schema.String, hash: Schema.String
 
 /** What a runner needs to execute a stage: it re-plans the pipeline and checks the key. */
 export const StageJob = Schema.Struct({
+  /** The coordinator's store (store-id.ts): a runner of another store refuses. */
+  storeId: Schema.String,
   runId: Schema.String,
   pipeline: Schema.String,
   scale: Schema.String,

@@ -10,7 +10,7 @@
  */
 import { Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { HEARTBEAT_SECONDS, LEASE_SECONDS } from "./connection.ts"
+import { LEASE_SECONDS } from "./connection.ts"
 import { ClusterError } from "./errors.ts"
 
 /** A stage a runner executes. */
@@ -19,6 +19,8 @@ export type RunningStage = typeof RunningStage.Type
 
 export interface RunnerRow {
   readonly address: string
+  /** Which store the runner serves (storeId): a coordinator sends stages only to its own store's runners. */
+  readonly storeId: string
   readonly host: string
   readonly pid: number
   readonly slots: number
@@ -34,12 +36,12 @@ const decodeCaps = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Array(S
 
 const sqlFailure = (what: string) => (e: { readonly message: string }) => new ClusterError({ message: `${what}: ${e.message}` })
 
-export const upsertRunner = (row: { readonly address: string; readonly host: string; readonly pid: number; readonly slots: number; readonly capabilities: ReadonlyArray<string>; readonly running: ReadonlyArray<RunningStage>; readonly startedAt: string }) =>
+export const upsertRunner = (row: { readonly address: string; readonly storeId: string; readonly host: string; readonly pid: number; readonly slots: number; readonly capabilities: ReadonlyArray<string>; readonly running: ReadonlyArray<RunningStage>; readonly startedAt: string }) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO dpipe_runners (address, host, pid, slots, capabilities, running, started_at, heartbeat_at)
-      VALUES (${row.address}, ${row.host}, ${row.pid}, ${row.slots}, ${JSON.stringify(row.capabilities)}, ${JSON.stringify(row.running)}, ${row.startedAt}, NOW())
-      ON CONFLICT (address) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, slots = EXCLUDED.slots,
+    yield* sql`INSERT INTO dpipe_runners (address, store_id, host, pid, slots, capabilities, running, started_at, heartbeat_at)
+      VALUES (${row.address}, ${row.storeId}, ${row.host}, ${row.pid}, ${row.slots}, ${JSON.stringify(row.capabilities)}, ${JSON.stringify(row.running)}, ${row.startedAt}, NOW())
+      ON CONFLICT (address) DO UPDATE SET store_id = EXCLUDED.store_id, host = EXCLUDED.host, pid = EXCLUDED.pid, slots = EXCLUDED.slots,
         capabilities = EXCLUDED.capabilities, running = EXCLUDED.running, started_at = EXCLUDED.started_at, heartbeat_at = NOW()`
   }).pipe(Effect.mapError(sqlFailure("registering the runner")))
 
@@ -52,6 +54,7 @@ export const removeRunner = (address: string) =>
 
 interface RawRunner {
   readonly address: string
+  readonly store_id: string
   readonly host: string
   readonly pid: number
   readonly slots: number
@@ -64,12 +67,13 @@ interface RawRunner {
 /** Every registered runner, newest heartbeat first; `alive` when its heartbeat is recent. */
 export const listRunners = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<RawRunner>`SELECT address, host, pid, slots, capabilities, running, started_at,
+  const rows = yield* sql<RawRunner>`SELECT address, store_id, host, pid, slots, capabilities, running, started_at,
       EXTRACT(EPOCH FROM (NOW() - heartbeat_at))::float8 AS age FROM dpipe_runners ORDER BY address`
   return rows.map((r): RunnerRow => {
     const age = Number(r.age)
     return {
       address: r.address,
+      storeId: r.store_id,
       host: r.host,
       pid: Number(r.pid),
       slots: Number(r.slots),
@@ -77,7 +81,7 @@ export const listRunners = Effect.gen(function* () {
       running: decodeRunning(r.running),
       startedAt: r.started_at instanceof Date ? r.started_at.toISOString() : String(r.started_at),
       heartbeatAgeSeconds: age,
-      alive: age < HEARTBEAT_SECONDS * 4
+      alive: age < LEASE_SECONDS
     }
   })
 }).pipe(Effect.mapError(sqlFailure("reading the runner registry")))

@@ -16,9 +16,9 @@
  * messages to the runner that takes over the shards; SIGKILL does the same, later (when
  * the shard locks and the stage lease expire).
  */
-import { Effect, Fiber, Layer, Semaphore } from "effect"
+import { Effect, Layer, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { appendFileSync, existsSync, mkdirSync } from "node:fs"
+import { appendFileSync, mkdirSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { canonicalJson, Plan } from "@dpipe/dsl"
@@ -41,6 +41,8 @@ import { remoteEventsFile } from "./remote-events.ts"
 import { ledgerLockName } from "./dispatcher.ts"
 import { runnerClusterLayer } from "./sharding.ts"
 import { unmet } from "./capabilities.ts"
+import { ClusterError } from "./errors.ts"
+import { storeId } from "./store-id.ts"
 
 export interface RunnerOptions {
   readonly url: string
@@ -77,11 +79,13 @@ export const runRunner = (options: RunnerOptions) =>
     const startedAt = new Date().toISOString()
     const slots = yield* Semaphore.make(Math.max(1, options.slots))
     const sql = yield* SqlClient.SqlClient
-    const heartbeat = Effect.suspend(() => upsertRunner({ address, host: hostname(), pid: process.pid, slots: options.slots, capabilities: options.capabilities, running: [...running.values()], startedAt }))
+    // The store's identity (and its secret, created here when the store is new).
+    const myStore = yield* Effect.tryPromise({ try: () => storeId(store), catch: (e) => new ClusterError({ message: `reading the store secret ${store.secret}: ${messageOf(e)}` }) })
+    const heartbeat = Effect.suspend(() => upsertRunner({ address, storeId: myStore, host: hostname(), pid: process.pid, slots: options.slots, capabilities: options.capabilities, running: [...running.values()], startedAt }))
     yield* heartbeat
     yield* Effect.forkScoped(Effect.forever(Effect.sleep(`${HEARTBEAT_SECONDS} seconds`).pipe(Effect.andThen(Effect.ignore(heartbeat))), { disableYield: true }))
     yield* Effect.addFinalizer(() => Effect.ignore(removeRunner(address)).pipe(Effect.andThen(Effect.sync(() => log(`runner ${address} stopped`)))))
-    log(`runner ${address} (pid ${process.pid}) joined the cluster at ${displayUrl(options.url)}; store ${store.root}; ${options.slots} slot(s); capabilities ${options.capabilities.join(", ")}`)
+    log(`runner ${address} (pid ${process.pid}) joined the cluster at ${displayUrl(options.url)}; store ${store.root} (id ${myStore}); ${options.slots} slot(s); capabilities ${options.capabilities.join(", ")}`)
 
     const runJob = (job: StageJob) =>
       Effect.gen(function* () {
@@ -100,10 +104,19 @@ export const runRunner = (options: RunnerOptions) =>
           waited = true
           yield* Effect.sleep("1 second")
         }
-        const renew = yield* Effect.forkChild(
-          Effect.forever(Effect.sleep(`${HEARTBEAT_SECONDS} seconds`).pipe(Effect.andThen(Effect.ignore(takeLease(job.key, job.runId, job.node, address)))), { disableYield: true })
-        )
-        return yield* Effect.gen(function* () {
+        // Renew the lease while the stage runs; a lease another runner took (this one
+        // looked gone) stops the stage here, without a reply: the other one owns it now.
+        const renew = Effect.gen(function* () {
+          while (true) {
+            yield* Effect.sleep(`${HEARTBEAT_SECONDS} seconds`)
+            const held = yield* takeLease(job.key, job.runId, job.node, address).pipe(Effect.orElseSucceed(() => true))
+            if (!held) {
+              log(`stage ${job.node} of ${job.runId}: another runner took its lease; stopping here`)
+              return yield* Effect.interrupt
+            }
+          }
+        })
+        return yield* Effect.raceFirst(Effect.gen(function* () {
           // Finished between the check and the lease?
           const again = yield* cachedManifest
           if (typeof again === "object") return JSON.stringify(again)
@@ -119,9 +132,6 @@ export const runRunner = (options: RunnerOptions) =>
           }
           if (canonicalJson(node.configEncoded) !== job.config) {
             return yield* Effect.fail(`runner ${address} plans another config for ${node.id} than the coordinator: run the same dpipe checkout and pipelines on every machine`)
-          }
-          if (!existsSync(store.secret)) {
-            return yield* Effect.fail(`runner ${address} finds no store secret at ${store.secret}: mount the coordinator's store there (README, "Several machines")`)
           }
           const secret = yield* Effect.tryPromise({ try: () => loadOrCreateSecret(store.secret), catch: (e) => `reading the store secret: ${messageOf(e)}` })
           const datasets = yield* planDatasets(plan).pipe(Effect.mapError((e) => e.message))
@@ -158,8 +168,8 @@ export const runRunner = (options: RunnerOptions) =>
             Effect.tapError((e) => Effect.sync(() => log(`stage ${job.node} of ${job.runId}: failed: ${e}`))),
             Effect.ensuring(Effect.sync(() => running.delete(job.key)))
           )
-        }).pipe(
-          Effect.ensuring(Fiber.interrupt(renew).pipe(Effect.andThen(Effect.ignore(releaseLease(job.key, address))))),
+        }), renew).pipe(
+          Effect.ensuring(Effect.ignore(releaseLease(job.key, address))),
           Effect.ensuring(Effect.ignore(heartbeat))
         )
       }).pipe(Effect.mapError((e) => (typeof e === "string" ? e : messageOf(e))), Effect.provideService(SqlClient.SqlClient, sql))
@@ -170,6 +180,9 @@ export const runRunner = (options: RunnerOptions) =>
           Execute: ({ payload }) =>
             Effect.gen(function* () {
               const job = payload.job
+              if (job.storeId !== myStore) {
+                return yield* new StageFailed({ node: job.node, redispatch: true, message: `runner ${address} serves another store (${myStore}, not ${job.storeId})` })
+              }
               const lacking = unmet(job.requires, options.capabilities)
               if (lacking.length > 0) {
                 return yield* new StageFailed({ node: job.node, redispatch: true, message: `runner ${address} lacks ${lacking.join(", ")}` })
