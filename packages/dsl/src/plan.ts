@@ -1,12 +1,14 @@
 /**
  * Plan: validates a pipeline graph with a scale and settings, before anything runs.
  *
- * Checks, each failing with a PlanError that names the node and the field path:
- * unknown scale; unknown `--set` key (the message lists the valid keys); config and
+ * Checks, each a PlanError that names the node and the field path, all reported
+ * together in one error (plan-errors.ts): unknown scale; the pipeline's parameters
+ * (params.ts); unknown `--set` key (with the nearest valid key, suggest.ts); config and
  * perf flags decoded by each stage's Schema; inputs wired to existing outputs of the
  * same artifact type; no cycles; privacy labels (an input that requires `public` data
  * refuses `private` or `dp` data). The result lists nodes in topological order with
- * their decoded config and the privacy label of every output.
+ * their decoded config and the privacy label of every output, the resolved parameters
+ * and the warnings (a declared match broken, a derived value overridden).
  */
 import { Exit, Schema, SchemaAST, SchemaIssue } from "effect"
 import type { ArtifactSpec } from "./artifact.ts"
