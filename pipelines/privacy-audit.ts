@@ -5,7 +5,7 @@
  *   corpus, public-corpus -> split, tokenizer -> pack (as in vaultgemma-1b)
  *   pack -> dp-audit       (DP-SGD, 1000 white-box gradient canaries) -> privacy-statement -> audited-statement
  *        -> baseline-audit (the same without clipping or noise)
- *   dp-audit, baseline-audit -> audit-summary (printed at the end)
+ *   dp-audit, baseline-audit -> audit-report (summary printed at the end; audit.html in the run directory)
  *
  * It is a pipeline of its own rather than a stage of vaultgemma-1b: the audited model is a
  * separate training run (the canaries change it), with a sampling rate high enough that
@@ -13,10 +13,9 @@
  * it would add a third training run to the default pipeline. The audit's DP run spends on
  * the corpus like any DP mechanism (docs/privacy.md, D1).
  */
-import { Effect, Schema } from "effect"
-import { Artifact, Pipeline, Stage } from "@dpipe/dsl"
+import { Pipeline } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
-import { addDataStages, auditedStatement, baselineAudit, calibrateSigmaByPld, dataScales, defaultAccountants, dpAudit, PrivacyAudit, privacyStatement } from "@dpipe/stages"
+import { addDataStages, auditedStatement, auditReport, baselineAudit, calibrateSigmaByPld, dataScales, defaultAccountants, dpAudit, privacyStatement } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 8, delta: 1e-6 }
 const microModel = { dModel: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64 }
@@ -40,32 +39,6 @@ export const scales: Record<string, Settings> = {
   micro: { ...dataScales.micro, "corpus.maxDocuments": 40, ...auditScale({ steps: 40, samplingRate: 0.05, canaries: 1000, kPlus: 100 }) }
 }
 
-/** The two audits side by side: what `run` prints. */
-const AuditSummary = Schema.Struct({
-  dp: Schema.Struct({ epsilonLowerBound: Schema.Number, epsilonUpperBound: Schema.Number, correct: Schema.Number, guesses: Schema.Number }),
-  nonPrivate: Schema.Struct({ epsilonLowerBound: Schema.Number, correct: Schema.Number, guesses: Schema.Number }),
-  confidence: Schema.Number,
-  delta: Schema.Number
-})
-
-const auditSummary = Stage.make({
-  name: "audit-summary",
-  version: "1",
-  description: "The DP and non-private audits side by side (private: the baseline's audit is).",
-  config: Schema.Struct({}),
-  inputs: { dp: Artifact.json("privacy-audit", PrivacyAudit), nonPrivate: Artifact.json("privacy-audit", PrivacyAudit) },
-  outputs: { summary: Artifact.json("audit-summary", AuditSummary) },
-  run: ({ inputs }) =>
-    Effect.succeed({
-      summary: {
-        dp: { epsilonLowerBound: inputs.dp.epsilonLowerBound, epsilonUpperBound: inputs.dp.epsilonUpperBound ?? Number.NaN, correct: inputs.dp.correct, guesses: inputs.dp.guessesIn + inputs.dp.guessesOut },
-        nonPrivate: { epsilonLowerBound: inputs.nonPrivate.epsilonLowerBound, correct: inputs.nonPrivate.correct, guesses: inputs.nonPrivate.guessesIn + inputs.nonPrivate.guessesOut },
-        confidence: inputs.dp.confidence,
-        delta: inputs.dp.delta
-      }
-    })
-})
-
 export default Pipeline.make(
   "privacy-audit",
   {
@@ -84,7 +57,7 @@ export default Pipeline.make(
     const base = b.add("baseline-audit", baselineAudit, { config: { train, audit }, perf: { offThread: true }, inputs })
     const st = b.add("privacy-statement", privacyStatement, { config: { delta: BUDGET.delta, budgetEpsilon: BUDGET.epsilon }, inputs: { plan: dp.out.plan, model: dp.out.model } })
     b.add("audited-statement", auditedStatement, { inputs: { statement: st.out.statement, audit: dp.out.audit } })
-    const sum = b.add("audit-summary", auditSummary, { inputs: { dp: dp.out.audit, nonPrivate: base.out.audit } })
-    return { summary: sum.out.summary }
+    const rep = b.add("audit-report", auditReport, { inputs: { dp: dp.out.audit, nonPrivate: base.out.audit } })
+    return { publish: { "audit.html": rep.out.report }, summary: rep.out.summary }
   }
 )

@@ -36,6 +36,11 @@ describe("privacy-audit", () => {
     expect(nodes["dp-audit"]!.outputs!["audit"]!.label).toBe("dp")
     expect(nodes["baseline-audit"]!.outputs!["audit"]!.label).toBe("private")
     expect(nodes["audited-statement"]!.outputs!["statement"]!.label).toBe("dp")
+    // audit.html, published into the run directory, shows both audits beside the accountant.
+    const html = readFileSync(join(layout(store).runDir("a"), "audit.html"), "utf8")
+    expect(html).toContain(`data-lower="${dp.epsilonLowerBound}"`)
+    expect(html).toContain(`data-lower="${base.epsilonLowerBound}"`)
+    expect(nodes["audit-report"]!.outputs!["report"]!.label).toBe("private")
     const ledger = await readLedger(layout(store).ledgerFile("a"))
     expect(ledger.map((e) => e.node)).toEqual(["dp-audit"])
   }, 600_000)
