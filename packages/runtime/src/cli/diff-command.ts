@@ -63,7 +63,9 @@ export const diffRuns = (store: StoreLayout, a: RunRecord, b: RunRecord, showPri
       const na = a.nodes[node]
       const nb = b.nodes[node]
       if (na?.key !== nb?.key) keys.push({ what: node, a: na?.key?.slice(0, 12) ?? "-", b: nb?.key?.slice(0, 12) ?? "-" })
-      if (na?.status !== nb?.status) stages.push({ what: `${node} status`, a: na?.status ?? "-", b: nb?.status ?? "-" })
+      // Executed here or reused from the cache: the same result.
+      const finished = (st: string | undefined) => (st === "cached" ? "done" : st)
+      if (finished(na?.status) !== finished(nb?.status)) stages.push({ what: `${node} status`, a: na?.status ?? "-", b: nb?.status ?? "-" })
       if (na?.key !== nb?.key && na?.key !== undefined && nb?.key !== undefined) {
         const ma = yield* manifestOf(store, na.key)
         const mb = yield* manifestOf(store, nb.key)
@@ -89,7 +91,8 @@ export const diffRuns = (store: StoreLayout, a: RunRecord, b: RunRecord, showPri
       const sa = yield* read(a)
       const sb = yield* read(b)
       hidden = !showPrivate && (sa.label === "private" || sb.label === "private")
-      summary = differences(leaves(sa.value ?? {}), leaves(sb.value ?? {}), `${summaryRef.node}.${summaryRef.output}`)
+      const of = (v: unknown) => (v === undefined ? new Map<string, string>() : leaves(v))
+      summary = differences(of(sa.value), of(sb.value), `${summaryRef.node}.${summaryRef.output}`)
       if (hidden) summary = summary.map((d) => ({ ...d, a: "(private)", b: "(private)" }))
     }
     return { a: a.runId, b: b.runId, config, keys, stages, privacy, summary, summaryHidden: hidden }

@@ -44,8 +44,10 @@ const presenter: CliOutput.Presenter = {
           const doc = event.helpDoc
           const flags = doc.flags.map((f) => `--${f.name}${f.type === "boolean" ? "" : ` ${f.type}`}`).join(" ")
           const help = `pnpm pipeline ${event.commandPath.slice(1).join(" ")} --help`.replace(/\s+/g, " ")
+          const verbs = (doc.subcommands ?? []).flatMap((g) => g.commands.map((c) => c.name))
           yield* Console.error(
-            `${event.errors.map((e) => e.message).join("\n")}\nusage: ${doc.usage}${flags !== "" ? `\nflags: ${flags}` : ""}\n(all options: ${help})`
+            `${event.errors.map((e) => e.message).join("\n")}\nusage: ${doc.usage}${verbs.length > 0 ? `\ncommands: ${verbs.join(", ")}` : ""}` +
+              `${flags !== "" ? `\nflags: ${flags}` : ""}\n(all options: ${help})`
           )
         })
 }
