@@ -194,7 +194,7 @@ const runLocked = (options: ExecuteOptions, codes: Readonly<Record<string, strin
       )
 
     const deferreds = new Map(yield* Effect.forEach(plan.nodes, (n) => Effect.map(Deferred.make<NodeOutputs, string>(), (d) => [n.id, d] as const)))
-    const slots = yield* Semaphore.make(Math.max(1, graph.concurrency))
+    const slots = yield* Semaphore.make(Math.max(1, dispatcher.concurrency(graph.concurrency)))
     const executed: Array<string> = []
     const cached: Array<string> = []
     const inFlight = new Map<string, { readonly node: string; readonly result: Deferred.Deferred<Manifest, string> }>()

@@ -41,11 +41,17 @@ export interface StageDispatcherShape {
    * lock suffices.
    */
   readonly ledgerLock: (ledgerPath: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LedgerError, R>
+  /**
+   * How many stages of a run execute at once, given the pipeline's `concurrency`: that
+   * limit in-process; on a cluster, the runners' slots are the limit.
+   */
+  readonly concurrency: (pipelineConcurrency: number) => number
 }
 
 export const localDispatcher: StageDispatcherShape = {
   dispatch: (stage) => stage.local,
-  ledgerLock: () => (effect) => effect
+  ledgerLock: () => (effect) => effect,
+  concurrency: (n) => n
 }
 
 /** The dispatcher the executor uses: local unless a caller provides another. */

@@ -149,6 +149,8 @@ export const makeClusterDispatcher = (store: StoreLayout) =>
 
     const shape: StageDispatcherShape = {
       dispatch,
+      // Runners' slots bound the work; the pipeline's limit is for one process.
+      concurrency: () => 1_000,
       ledgerLock: (ledgerPath) => (effect) =>
         effect.pipe(
           withAdvisoryLock(ledgerLockName(store, ledgerPath)),
