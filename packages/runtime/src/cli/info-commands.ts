@@ -128,6 +128,8 @@ export const statusCommand = Command.make(
         const step = (yield* Effect.promise(() => listCheckpointSteps(store.checkpointsDir(record.runId, idn))))[0]
         yield* print(`  ${idn}: interrupted; ${step !== undefined ? `last checkpoint at step ${step}: resume continues from there` : "no checkpoint yet: resume starts it from the beginning"}`)
       }
-      if (record.status !== "succeeded") yield* print(`continue with: ${resumeCommandLine(store, record.runId)}`)
+      if (record.status !== "succeeded") {
+        yield* print(`continue with: ${resumeCommandLine(store, record.runId)}` + (failed.length > 0 ? "  (when a setting caused the failure, add --set node.field=VALUE)" : ""))
+      }
     })
 ).pipe(Command.withDescription("Show a run's status per stage (default: the latest run)."))
