@@ -171,6 +171,15 @@ export const dpTune = Stage.make({
     selection: Artifact.json("tuning-selection", TuningSelection, { description: "the selected learning rate, its public score and the sweep's accounting" })
   },
   mechanism: { predict: (c: TuningConfig) => [Result.getOrThrow(Result.mapError(tuningPlan(c), (m) => new Error(m))).event] },
+  notes: (c) => {
+    const p = tuningPlan(c)
+    if (Result.isFailure(p)) return [`tuning: ${p.failure}`]
+    const s = p.success
+    return [
+      `tuning: ${c.learningRates.length} candidate learning rates, accounted by ${s.accounting === "composition" ? "composing every trial (PLD)" : `private selection (RDP; K ${describeTrialCount(s.trialCount)})`}: ` +
+        `epsilon ${fmt(s.epsilon)} at delta ${formatDelta(s.delta)} (composition ${fmt(s.epsilonComposition)}, selection ${Number.isFinite(s.epsilonSelection) ? fmt(s.epsilonSelection) : "n/a"})`
+    ]
+  },
   run: ({ config, perf, inputs, stageKey, secretKey }) =>
     Effect.gen(function* () {
       const progress = yield* Progress
