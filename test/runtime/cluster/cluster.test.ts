@@ -16,6 +16,7 @@ import type { ChildProcess } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { readLedger } from "@dpipe/runtime"
+import { loadOrCreateSecret } from "@dpipe/runtime/store/secret"
 import { artifactDigests, cli, repoRoot, startCli, tempStore, waitFor } from "../helpers.ts"
 import { freePort, startPostgres, type TestPostgres } from "./postgres.ts"
 
@@ -80,11 +81,10 @@ describe("cluster", () => {
 
   it("runs vaultgemma-1b micro on two runners; a runner killed mid dp-train hands it to the other, byte-identical to a local run", async () => {
     const url = pg!.url
-    // The local reference run, whose secret the cluster's store shares.
+    // A local reference run and the cluster's run share one store secret. They start
+    // together, so that both fingerprint the same code.
     const local = tempStore()
-    const ref = await cli(["run", "vaultgemma-1b", "--scale", "micro", "--store", local, "--run-id", "ref", ...settings], env)
-    expect(ref.code, ref.stderr).toBe(0)
-
+    await loadOrCreateSecret(join(local, "secret.key"))
     const store = tempStore()
     mkdirSync(store, { recursive: true })
     copyFileSync(join(local, "secret.key"), join(store, "secret.key"))
@@ -92,6 +92,7 @@ describe("cluster", () => {
     const b = await startRunner(store, url)
     await waitFor(() => runnerLog(store, a.address).includes("joined") && runnerLog(store, b.address).includes("joined"), 60_000, "two runners")
 
+    const reference = cli(["run", "vaultgemma-1b", "--scale", "micro", "--store", local, "--run-id", "ref", ...settings], env)
     const coordinator = startCli(["run", "vaultgemma-1b", "--scale", "micro", "--store", store, "--run-id", "c1", "--cluster", url, ...settings], env)
     // Once dp-train has written a checkpoint, kill the runner executing it.
     const trainEvents = join(store, "runs", "c1", "logs", "remote", "dp-train.jsonl")
@@ -105,6 +106,8 @@ describe("cluster", () => {
 
     const done = await coordinator.done
     expect(done.code, done.stderr + done.stdout).toBe(0)
+    const ref = await reference
+    expect(ref.code, ref.stderr).toBe(0)
     expect(runRecord(store, "c1").status).toBe("succeeded")
     // dp-train finished on the survivor, from the victim's checkpoint.
     expect(executions(runnerLog(store, survivor.address), "c1", "dp-train")).toBe(1)
@@ -131,6 +134,9 @@ describe("cluster", () => {
     const store = tempStore()
     const r = await startRunner(store, url)
     await waitFor(() => runnerLog(store, r.address).includes("joined"), 60_000, "a runner")
+    const status = await cli(["cluster", "status", "--cluster", url], env)
+    expect(status.code, status.stderr).toBe(0)
+    expect(status.stdout).toMatch(new RegExp(`${r.address.replace(/\./g, "\\.")}\\s+\\S+\\s+live\\s+0/1`))
     const coordinator = startCli(["run", "demo", "--store", store, "--run-id", "d1", "--cluster", url, "--set", "accumulate.stepMs=150"], env)
     const events = join(store, "runs", "d1", "logs", "remote", "accumulate.jsonl")
     await waitFor(() => lines(events).some((e) => e["type"] === "stage-progress" && Number(e["step"]) >= 10), 90_000, "accumulate under way")
