@@ -5,18 +5,18 @@
  * take milliseconds).
  *
  * Exact values (anchors) come from the privacy ledger's check, which the training stage
- * makes anyway at step 1 and at its last step (the budget guard), and at every checkpoint.
- * Between the anchors a < t < b known at step t (the last checkpoint and the last step),
- * the shown value is the RDP epsilon of t steps (cheap: one step's RDP curve times t,
- * Mironov 2017, Prop. 1) times the ratio PLD/RDP interpolated linearly in log t between
- * the ratios at a and b, and is marked as an estimate. It equals the PLD value at every
- * anchor (at every checkpoint and at the end it is exactly the run's epsilon) and is
- * smooth in between. The ratio rises concavely in log t, so the estimate falls a little
- * below the PLD value: on the shipped presets by at most about 6% (between step 1 and the
- * first checkpoint; measured in test/runtime/privacy-presentation-progress.test.ts). Where
- * RDP does not apply (truncated Poisson) the anchors are interpolated linearly in
- * (log t, log epsilon). Nothing here decides anything: the budget guard uses exact ledger
- * checks.
+ * makes anyway at step 1 and at its last step (the budget guard), and at a checkpoint when
+ * one more check is cheap next to the training time since the last one (train.ts).
+ * Between the anchors a < t < b known at step t, the shown value is the RDP epsilon of t
+ * steps (cheap: one step's RDP curve times t, Mironov 2017, Prop. 1) times the ratio
+ * PLD/RDP interpolated linearly in log t between the ratios at a and b, and is marked as
+ * an estimate. It equals the PLD value at every anchor (at the end it is exactly the run's
+ * epsilon) and is smooth in between. The ratio rises concavely in log t, so the estimate
+ * falls a little below the PLD value: by at most about 6% on the shipped presets with the
+ * anchors 1 and T alone (measured in test/runtime/privacy-presentation-progress.test.ts),
+ * less with checkpoint anchors. Where RDP does not apply (truncated Poisson) the anchors
+ * are interpolated linearly in (log t, log epsilon). Nothing here decides anything: the
+ * budget guard uses exact ledger checks.
  */
 
 export interface EpsilonProgress {

@@ -170,9 +170,13 @@ const makeTrainStage = (mode: Mode) =>
 
         // Epsilon per step for the metrics table: RDP of one step times t (cheap). The
         // progress line shows the authoritative accountant's (PLD) run epsilon: exact at
-        // step 1, at every checkpoint and at the last step (ledger checks), interpolated
-        // in between (epsilon-progress.ts).
+        // step 1 and at the last step (the ledger checks below), and at a checkpoint when
+        // one more check costs at most 2% of the time since the last one (a PLD evaluation
+        // takes a large fraction of a second, more on a loaded machine); estimated in
+        // between (epsilon-progress.ts). Display only: no output depends on it.
+        let checkMs = Date.now()
         const first = mode === "dp" ? yield* ledger.check({ id: ledgerId, event: trainingEvent(config, 1) }) : undefined
+        checkMs = Date.now() - checkMs
         const delta = first?.delta
         const rdp1 = Result.getOrUndefined(rdpOfEvent(stepEvent(config)))
         const epsilonAt = (t: number): number =>
@@ -191,11 +195,11 @@ const makeTrainStage = (mode: Mode) =>
             while (lo < hi) {
               const mid = Math.ceil((lo + hi) / 2)
               const c = yield* ledger.check({ id: ledgerId, event: trainingEvent(config, mid) })
+              shown.anchor(mid, c.epsilon)
               if (c.withinBudget) lo = mid
               else hi = mid - 1
             }
             maxSteps = lo
-            if (lo > 1) shown.anchor(lo, (yield* ledger.check({ id: ledgerId, event: trainingEvent(config, lo) })).epsilon)
             yield* progress.info(`the budget allows ${lo} of ${config.steps} steps (epsilon ${full.epsilon.toFixed(3)} > ${full.budgetEpsilon}); stopping before the step that would cross it`)
           }
         }
@@ -284,6 +288,7 @@ const makeTrainStage = (mode: Mode) =>
         let timedTokens = 0
         let timedMs = 0
         let timedSteps = 0
+        let lastExact = Date.now()
         const loop = Effect.gen(function* () {
           while (trainer.executed < maxSteps) {
             // A step (and the guard's verdict on it) is uninterruptible: Ctrl-C lands between steps, on a consistent state.
@@ -300,9 +305,14 @@ const makeTrainStage = (mode: Mode) =>
             )
             const eps = epsilonAt(m.step + 1)
             const checkpointDue = (m.step + 1) % perf.checkpointEvery === 0 && m.step + 1 < maxSteps && (guard === undefined || guard.calm)
-            // At a checkpoint, an exact epsilon for the progress line (one accountant call);
-            // privacy counts executed steps (discarded ones included).
-            if (checkpointDue && mode === "dp") shown.anchor(trainer.executed, (yield* ledger.check({ id: ledgerId, event: trainingEvent(config, trainer.executed) })).epsilon)
+            // At a checkpoint, an exact epsilon for the progress line when it is cheap enough
+            // (see above); privacy counts executed steps (discarded ones included).
+            if (checkpointDue && mode === "dp" && checkMs <= 0.02 * (Date.now() - lastExact)) {
+              const t0 = Date.now()
+              shown.anchor(trainer.executed, (yield* ledger.check({ id: ledgerId, event: trainingEvent(config, trainer.executed) })).epsilon)
+              lastExact = Date.now()
+              checkMs = lastExact - t0
+            }
             const runEps = shown.at(trainer.executed)
             metrics.push(metricsRow(m, eps, g))
             if (g?.rolledBack !== undefined) {
