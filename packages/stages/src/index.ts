@@ -12,6 +12,9 @@
  * - Reports (report-stages/): `privacyStatement`, `report`.
  * - Tuning (tuning-stages/): `dpTune`, an accounted learning-rate sweep that releases only
  *   the best trial (composition or private selection, whichever is smaller).
+ * - Scaling laws (scaling-stages/): `publicMail` (the public proxy corpus), `sweepRun` (one
+ *   point of a DP scaling-law sweep: fixed batch, noise-batch ratio), `fitStage` (the law and
+ *   its residuals), `scalingReport`, and the sweep's grid (`GRID`, `sweepSettings`).
  * - Audits (audit-stages/): `dpAudit`, `baselineAudit` (one-run privacy audits with white-box
  *   gradient canaries) and `auditedStatement` (the statement with the audit's lower bound).
  * - Privacy (privacy/): `defaultAccountants` (PLD first, then RDP), `pldAccountant`,
@@ -29,6 +32,7 @@ export * from "./eval-stages/index.ts"
 export * from "./report-stages/index.ts"
 export * from "./audit-stages/index.ts"
 export * from "./tuning-stages/index.ts"
+export * from "./scaling-stages/index.ts"
 export { defaultAccountants, pldAccountant, rdpAccountant } from "./privacy/accountants.ts"
 export { accountingApi } from "./privacy/accounting-api.ts"
 export { calibrateSigmaByPld } from "./privacy/calibration-cache.ts"
