@@ -52,6 +52,6 @@ const summary = Stage.make({
 })
 
 export default Pipeline.make("mini-sweep", { description: "4-run mini sweep (bench cluster)", scales: { default: {} }, defaultScale: "default", concurrency: 4 }, (b) => {
-  const runs = [0.05, 0.1, 0.2, 0.4].map((lr, i) => b.add(`fit-${i}`, fit, { config: { lr, steps: 60, rows: 4000, dims: 64 } }).out.fit)
+  const runs = [0.05, 0.1, 0.2, 0.4].map((lr, i) => b.add(`fit-${i}`, fit, { config: { lr, steps: 1500, rows: 4000, dims: 64 } }).out.fit)
   b.add("best", summary, { inputs: { a: runs[0]!, b: runs[1]!, c: runs[2]!, d: runs[3]! } })
 })
