@@ -32,6 +32,7 @@ export default defineConfig({
       "test/dsl/**/*.test.ts",
       "test/runtime/ledger.test.ts",
       "test/runtime/privacy-spend.test.ts",
+      "test/runtime/privacy-presentation-budget.test.ts",
       "test/stages/training-stages/step-event.test.ts"
     ],
     testTimeout: 300_000,
