@@ -10,6 +10,8 @@
  *   run, and both runners executed stages.
  * - The coordinator killed with SIGKILL mid-run: `resume --cluster` finishes the same
  *   run and no finished stage is executed again.
+ * - A runner stopped with SIGTERM mid-stage: the stage checkpoints, the runner leaves,
+ *   and another runner continues the stage from that checkpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ChildProcess } from "node:child_process"
@@ -129,7 +131,7 @@ describe("cluster", () => {
     expect(runnerLog(store, survivor.address)).toContain(`runner ${survivor.address} stopped`)
   }, 300_000)
 
-  it("continues a run whose coordinator was killed: resume --cluster executes no finished stage again", async () => {
+  it("continues a run whose coordinator was killed (resume --cluster executes no finished stage again), and a stage whose runner got SIGTERM", async () => {
     const url = pg!.url
     const store = tempStore()
     const r = await startRunner(store, url)
@@ -151,5 +153,22 @@ describe("cluster", () => {
     expect(record.nodes["square"]!.status).toBe("cached")
     const log = runnerLog(store, r.address)
     for (const node of ["generate", "square", "accumulate", "summarize"]) expect(executions(log, "d1", node), node).toBe(1)
-  }, 120_000)
+
+    // SIGTERM of the runner executing a stage: it checkpoints, leaves, and another continues.
+    const s = await startRunner(store, url)
+    await waitFor(() => runnerLog(store, s.address).includes("joined"), 60_000, "a second runner")
+    const run2 = startCli(["run", "demo", "--store", store, "--run-id", "d2", "--cluster", url, "--set", "accumulate.stepMs=150", "--set", "generate.seed=8"], env)
+    const events2 = join(store, "runs", "d2", "logs", "remote", "accumulate.jsonl")
+    await waitFor(() => lines(events2).some((e) => e["type"] === "stage-progress" && Number(e["step"]) >= 12), 90_000, "accumulate under way")
+    const executing = lines(events2).map((e) => String(e["message"] ?? "")).find((m) => m.startsWith("executing on runner "))
+    const stopped = [r, s].find((x) => executing?.includes(x.address) === true)!
+    const other = stopped === r ? s : r
+    stopped.child.kill("SIGTERM")
+    await stopped.done
+    expect(runnerLog(store, stopped.address)).toContain("stage accumulate of d2: interrupted")
+    const finished = await run2.done
+    expect(finished.code, finished.stderr + finished.stdout).toBe(0)
+    expect(executions(runnerLog(store, other.address), "d2", "accumulate")).toBe(1)
+    expect(lines(events2).some((e) => /^restored checkpoint at step (1[0-9]|[2-9][0-9])/.test(String(e["message"] ?? "")))).toBe(true)
+  }, 180_000)
 })
