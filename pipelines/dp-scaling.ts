@@ -19,7 +19,8 @@
  * bulk mail sent to many recipients, not personal correspondence, parsed by the same mail
  * parser and tokenized by the same public BPE tokenizer with the recipe's settings (tiny:
  * vocabulary 2048, 65-token sequences). The loss LEVEL of spam is not that of ham; how well
- * the law transfers is measured against the recipe's DP run (README, "DP scaling laws").
+ * the law transfers is measured against the recipe's DP run (README, "DP scaling laws: the
+ * dp-scaling pipeline").
  *
  * Scales: micro (about a minute: 2 models x 3 sigma-bar x 1 lr, for tests), tiny (the
  * default: 4 models x 7 sigma-bar x lr 2^-7, 96 steps of 16: what this 2-core machine, shared
