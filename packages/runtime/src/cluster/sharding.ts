@@ -24,7 +24,7 @@ const shardingConfig = {
   shardLockExpiration: `${SHARD_LOCK_SECONDS} seconds`,
   runnerHealthCheckInterval: "2 seconds",
   entityMessagePollInterval: "1 second",
-  entityReplyPollInterval: "250 millis",
+  entityReplyPollInterval: "100 millis",
   entityTerminationTimeout: "20 seconds"
 } as const
 
