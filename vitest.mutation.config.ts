@@ -33,6 +33,7 @@ export default defineConfig({
       "test/runtime/ledger.test.ts",
       "test/runtime/privacy-spend.test.ts",
       "test/runtime/privacy-presentation-budget.test.ts",
+      "test/runtime/account-sampling-check.test.ts",
       "test/stages/training-stages/step-event.test.ts"
     ],
     testTimeout: 300_000,
