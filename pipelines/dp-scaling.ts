@@ -22,10 +22,10 @@
  * the law transfers is measured against the recipe's DP run (README, "DP scaling laws: the
  * dp-scaling pipeline").
  *
- * Scales: micro (about a minute: 2 models x 3 sigma-bar x 1 lr, for tests), tiny (the
- * default: 4 models x 7 sigma-bar x lr 2^-7, 96 steps of 16: what this 2-core machine, shared
- * and loaded, finishes in about an hour; `lrExponentsFor` adds learning rates per model when
- * there is time, e.g. { micro: [7, 5], tiny: [7, 5] }; the law shipped in
+ * Scales: micro (a few minutes: 2 models x 3 sigma-bar x 1 lr, for tests), tiny (the
+ * default: 4 models x 7 sigma-bar at lr 2^-7, and at 2^-5 too for the micro and tiny
+ * models, 96 steps of 16: what this 2-core machine, shared and loaded, finishes in about an
+ * hour; the law shipped in
  * pipelines/scaling-laws/mail-tiny.json), small (the recipe's small data: vocabulary 4096,
  * 129-token sequences; 3 lr, 400 steps of 64).
  */
@@ -35,7 +35,7 @@ import { GRID, SWEEP_MODELS, type SweepScale, fitStage, publicCorpus, publicMail
 
 export const sweepScales: Record<string, SweepScale> = {
   micro: { models: ["micro", "tiny"], sigmaBarExponents: [null, 8, 4], lrExponents: [6], batchSize: 8, steps: 12, warmupSteps: 2, evalEvery: 3, evalSequences: 16 },
-  tiny: { models: ["micro", "tiny", "mini", "small"], sigmaBarExponents: [null, 4, 6, 8, 10, 12, 14], lrExponents: [7], batchSize: 16, steps: 96, warmupSteps: 6, evalEvery: 8, evalSequences: 64 },
+  tiny: { models: ["micro", "tiny", "mini", "small"], sigmaBarExponents: [null, 4, 6, 8, 10, 12, 14], lrExponents: [7], lrExponentsFor: { micro: [7, 5], tiny: [7, 5] }, batchSize: 16, steps: 96, warmupSteps: 6, evalEvery: 8, evalSequences: 64 },
   small: { models: ["micro", "tiny", "mini", "small"], sigmaBarExponents: [null, 4, 6, 8, 10, 12, 14], lrExponents: [7, 6, 5], batchSize: 64, steps: 400, warmupSteps: 20, evalEvery: 10, evalSequences: 256 }
 }
 
@@ -58,6 +58,7 @@ export const scales: Record<string, Settings> = {
     "tokenizer.vocabSize": 2048,
     "public-mail.seqLen": 65,
     "fit.minStep": 16,
+    "fit.extrapolateDoublings": 2,
     ...sweepSettings(sweepScales.tiny as SweepScale)
   },
   small: {

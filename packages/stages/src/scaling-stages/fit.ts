@@ -30,6 +30,12 @@ export const FitConfig = Schema.Struct({
    * Held-out loss on a fixed eval set has no batch-sampling noise, so a short one suffices.
    */
   smoothingWindow: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(3))),
+  /**
+   * Doublings of the last observed step appended by extrapolation (E + A T^-alpha), four
+   * grid points each. The paper extrapolates six from 128K-step runs; a short sweep's
+   * curves are still steep at their end, so a tiny sweep keeps to two.
+   */
+  extrapolateDoublings: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 8 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(6))),
   /** The model shapes by name (kept in the law so a planner can build the model it picks). */
   models: Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Finite)),
   /** What the law was fitted on, recorded in its provenance. */
@@ -126,9 +132,11 @@ export const fitStage = (pointIds: ReadonlyArray<string>) => {
           return { name, params, config: shape ?? {} }
         })
         const observations = usable.map(toObservation)
+        const lastStep = Math.max(...usable.map((r) => r.step))
+        const extrapolateSteps = Array.from({ length: 4 * config.extrapolateDoublings }, (_, k) => Math.round(lastStep * 2 ** ((k + 1) / 4)))
         const fitted = yield* Effect.try({
           try: () => {
-            const law = fitScalingLaw(observations, { sequenceLength: config.sequenceLength, physicalBatch, models, minStep: config.minStep, smoothingWindow: config.smoothingWindow, parametric: false, provenance: { source: config.source } })
+            const law = fitScalingLaw(observations, { sequenceLength: config.sequenceLength, physicalBatch, models, minStep: config.minStep, smoothingWindow: config.smoothingWindow, extrapolateSteps, parametric: false, provenance: { source: config.source } })
             const parametric = fitParametricLaw(observations.filter((o) => o.step >= config.minStep), { sequenceLength: config.sequenceLength, physicalBatch })
             return { law, parametric }
           },
