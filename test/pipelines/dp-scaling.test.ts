@@ -86,9 +86,9 @@ describe("dp-scaling (micro)", () => {
       const drawn = c.paths.filter((p) => p.length > 0 && (p.width > 0 || p.height > 0))
       expect(drawn.length, `${c.id}: ${JSON.stringify(c.paths)}`).toBeGreaterThan(0)
     }
-    // Loss charts: one observed and one law series per noise-batch ratio.
+    // Loss charts: one series per noise-batch ratio.
     const loss = charts.find((c) => c.id === `loss-${micro.models[0]}`)!
-    expect(loss.paths.length).toBe(2 * micro.sigmaBarExponents.length)
+    expect(loss.paths.length).toBe(micro.sigmaBarExponents.length)
     expect(problems).toEqual([])
     await context.close()
   }, 900_000)

@@ -3,7 +3,7 @@
  * page with inline SVG charts, drawn by report-stages/svg.ts:
  *
  * - loss against steps, one chart per model, one series per noise-batch ratio sigma-bar
- *   (the best learning rate at each step), dashed: the fitted law at the same points;
+ *   (the best learning rate at each step; the law's fit to them is in the residuals table);
  * - the fitted surface as iso-loss curves over (log10 T, log10 sigma-bar), one chart per
  *   model: for each loss level, the sigma-bar at which the law reaches it at each T (the
  *   law is non-decreasing in sigma-bar, so the level set is found by bisection);
@@ -122,7 +122,6 @@ export const renderScalingReport = (input: ScalingReportInput): { readonly html:
     for (const s of [...bySigma.keys()].sort((a, b) => a - b)) {
       const pts = [...(bySigma.get(s) ?? new Map<number, number>()).entries()].sort((a, b) => a[0] - b[0])
       series.push({ name: sigmaLabel(s), points: pts.map(([x, y]) => ({ x, y })) })
-      series.push({ name: `${sigmaLabel(s)} (law)`, dashed: true, points: pts.map(([x]) => ({ x, y: predictLoss(law, { params: m.params, steps: x, noiseBatchRatio: s }) })) })
     }
     return el("figure", {}, lineChart({ id: `loss-${m.name}`, title: `${m.name} (${fmt(m.params)} params): held-out loss vs steps`, xLabel: "steps T", yLabel: "loss (nats/token)", series, maxMarkers: 16, height: 320 }))
   })
@@ -178,7 +177,7 @@ export const renderScalingReport = (input: ScalingReportInput): { readonly html:
     el("h1", {}, input.title),
     el("p", { class: "note" }, `${input.observations.length} observations of ${runs} sweep runs (public proxy data); models ${models.join(", ")}; sequence length ${law.sequenceLength}, physical batch ${law.physicalBatch}; observed steps ${fmt(law.observedSteps.min)}-${fmt(law.observedSteps.max)}, extrapolated to ${fmt(d.steps.max)}.`),
     el("h2", {}, "Loss vs steps per noise-batch ratio"),
-    el("p", { class: "note" }, "Solid: the best learning rate's held-out loss; dashed: the fitted law at the same steps."),
+    el("p", { class: "note" }, "The best learning rate's held-out loss at each logged step (the law's residuals against these points are at the end)."),
     lossCharts,
     el("h2", {}, "The fitted surface: iso-loss curves"),
     el("p", { class: "note" }, "Each curve is the noise-batch ratio at which the law reaches one loss level, against steps: above a curve the loss is higher."),
