@@ -9,7 +9,9 @@
  *        -> baseline (same model, data and steps; no clipping, no noise) ->
  *   dp-train.plan -> privacy-statement;  everything -> report.html
  *
- * Scales: micro (seconds, for tests), tiny (the default: the whole run in minutes here),
+ * Scales: micro (seconds, for tests), tiny (the default: the whole run in minutes here;
+ * model, expected batch, steps and sigma chosen by the scaling-law planner, see
+ * scaling-laws/tiny-recipe.ts),
  * small (about an hour here), 1b (VaultGemma 1B's published configuration: `plan`
  * shows its compute and privacy cost; `run` refuses without a GPU backend).
  *
@@ -26,6 +28,7 @@
 import { Schema } from "effect"
 import { Params, Pipeline, settingsFor } from "@dpipe/dsl"
 import type { Settings } from "@dpipe/dsl"
+import { BASELINE_PEAK_LR, DP_PEAK_LR, readTinyRecipe } from "./scaling-laws/tiny-recipe.ts"
 import { addDataStages, calibrateSigmaByPld, dataScales, dataSettings, defaultAccountants, dpTrain, evaluate, memorization, privacyStatement, report, train } from "@dpipe/stages"
 
 const BUDGET = { epsilon: 8, delta: 1e-6 }
@@ -86,6 +89,12 @@ const smallModel = { dModel: 128, layers: 4, heads: 4, kvHeads: 4, headDim: 32, 
 /** VaultGemma 1B: 26 layers, d_model 1152, 4 query heads of dim 256, GeGLU 6912, vocab 256000, context 1024. */
 const vaultGemmaModel = { vocabSize: 256000, contextLength: 1024, dModel: 1152, layers: 26, heads: 4, kvHeads: 4, headDim: 256, ffnDim: 6912 }
 
+/**
+ * The default recipe: planTraining on the shipped law (scaling-laws/mail-tiny.json) for the
+ * compute a 10-minute run can spend here and the declared budget (scaling-laws/tiny-recipe.ts).
+ */
+const tinyRecipe = readTinyRecipe().plan
+
 export const scales: Record<string, Settings> = {
   micro: {
     ...dataScales.micro,
@@ -94,9 +103,18 @@ export const scales: Record<string, Settings> = {
   },
   tiny: {
     ...dataScales.tiny,
-    // 150 steps of ~72 sequences see each sequence ~0.23 times: canaries need copies to be learnable at all.
+    // Canaries need copies to be learnable at all: the plan's steps see each sequence about B T / N times.
     ...dataSettings({ tokenizer: { vocabSize: 2048 }, pack: { seqLen: 65, canaries: { repeats: 16 } } }),
-    ...training.preset({ model: tinyModel, steps: 150, samplingRate: 0.0015, warmupSteps: 10, dpPeakLr: 0.01 })
+    ...training.preset({
+      model: tinyRecipe.modelConfig,
+      steps: tinyRecipe.steps,
+      samplingRate: tinyRecipe.samplingRate,
+      noiseMultiplier: tinyRecipe.noiseMultiplier,
+      warmupSteps: Math.max(1, Math.round(tinyRecipe.steps * 0.05)),
+      peakLr: BASELINE_PEAK_LR,
+      dpPeakLr: DP_PEAK_LR
+    }),
+    "report.predictedLoss": { dp: tinyRecipe.predictedLoss, source: `planTraining on pipelines/scaling-laws/mail-tiny.json (${tinyRecipe.model}, B ${tinyRecipe.expectedBatchSize}, T ${tinyRecipe.steps}, sigma ${tinyRecipe.noiseMultiplier.toPrecision(4)})` }
   },
   small: {
     ...dataScales.tiny,
