@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import { renderReport, ReportSummary, type ReportInput } from "@dpipe/stages/report-stages/index"
 import { stabilityCounts } from "@dpipe/stages/report-stages/render"
-import { evaluation, fixedStatement, memorization, metricsRows } from "./fixtures.ts"
+import { computeStatement } from "@dpipe/stages/report-stages/statement"
+import { evaluation, fixedStatement, memorization, metricsRows, poissonPlan } from "./fixtures.ts"
 
 const input = (over: Partial<ReportInput> = {}): ReportInput => ({
   title: "t",
@@ -44,6 +45,12 @@ describe("report: predicted vs achieved DP loss, and stability", () => {
     const { html, summary } = renderReport(input())
     expect(summary.predictedLoss).toEqual({ dp: null })
     expect(html).not.toContain("data-predicted-loss")
+  })
+
+  it("the privacy statement counts every executed step: spent privacy is never reclaimed", () => {
+    const r = computeStatement({ plan: poissonPlan({ steps: 50, stepsDone: 50 }), sequenceTokens: 64, delta: 1e-6 })
+    if (r._tag !== "Success") throw new Error(String(r.failure))
+    expect(r.success.text).toContain("The 50 steps are every step executed, including any that a stability rollback discarded: spent privacy is never reclaimed.")
   })
 
   it("counts spikes, rollbacks and discarded steps from the DP metrics, and charts the probe loss", () => {

@@ -89,6 +89,7 @@ export const statementText = (s: Omit<PrivacyStatement, "text">): string => {
   return (
     `This model was trained with DP-SGD for ${s.steps} steps: ${sampling}; each sequence's gradient was clipped to L2 norm C = ${fmt(s.clipNorm)}, ` +
     `and Gaussian noise with standard deviation sigma·C = ${fmt(s.noiseStd)} (noise multiplier sigma = ${fmt(s.noiseMultiplier)}) was added once to each step's sum of clipped gradients.${stopped} ` +
+    `The ${s.steps} steps are every step executed, including any that a stability rollback discarded: spent privacy is never reclaimed. ` +
     `By the privacy loss distribution (PLD) accountant, the trained model satisfies (epsilon, delta)-differential privacy with epsilon = ${formatEpsilon(s.epsilon)} ` +
     `and delta = ${formatDelta(s.delta)} with respect to ${relation}.${rdp}${budget} ` +
     `The unit of privacy is one sequence: content repeated across k sequences (an e-mail quoted in several messages, say) is protected only as a group of k, with a correspondingly weaker guarantee.`
