@@ -11,7 +11,7 @@ import { defineConfig } from "vitest/config"
 import { fileURLToPath } from "node:url"
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
-const packages = ["accounting", "data", "dsl", "engine", "random", "runtime", "stages"]
+const packages = ["accounting", "data", "dsl", "engine", "random", "runtime", "scaling", "stages"]
 
 export default defineConfig({
   resolve: {
@@ -29,6 +29,7 @@ export default defineConfig({
       "test/accounting/rdp.test.ts",
       "test/accounting/rdp-conversion.test.ts",
       "test/accounting/events.test.ts",
+      "test/accounting/selection-event.test.ts",
       "test/dsl/**/*.test.ts",
       "test/runtime/ledger.test.ts",
       "test/runtime/privacy-spend.test.ts",

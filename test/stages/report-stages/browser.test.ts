@@ -143,6 +143,8 @@ describe("report.html in headless Chromium", () => {
       ["loss", "private"],
       ["epsilon", "private"],
       ["clipped", "private"],
+      // The stability guard's probe losses come from the DP run's metrics table, private as a whole.
+      ["stability", "private"],
       ["evaluation", "private"],
       ["memorization", "private"]
     ])
