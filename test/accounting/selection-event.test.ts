@@ -23,6 +23,9 @@ describe("the private-selection event in the ledger and the accountants", () => 
   it("is not a leaf: flattenEvent leaves it out and selectionsOf counts it", () => {
     expect(flattenEvent(sel)).toEqual([])
     expect(selectionsOf(selfComposed(composed([sel, trial]), 3))).toEqual([{ selection: sel, count: 3 }])
+    // A selection repeated zero times spends nothing: it is no selection, and PLD accounts the rest.
+    expect(selectionsOf(composed([selfComposed(sel, 0), trial]))).toEqual([])
+    expect(Result.isSuccess(pldEpsilon(composed([selfComposed(sel, 0), trial]), 1e-6))).toBe(true)
   })
 
   it("round-trips through the ledger's JSON and is refused by PLD with a typed error", () => {
