@@ -33,6 +33,7 @@ import { Sequences } from "@dpipe/stages/data-stages/tables"
 import { ExecutionPlan, TrainConfig, TrainPerf, trainingEvent } from "@dpipe/stages/training-stages/config"
 import { PrivacyAudit, PrivacyStatement } from "@dpipe/stages/report-stages/schemas"
 import { formatDelta, formatEpsilon } from "@dpipe/stages/report-stages/statement"
+import { loadSequences } from "@dpipe/stages/training-stages/dataset"
 
 const withDefault = <S extends Schema.Top & { readonly Encoded: unknown }>(value: S["Encoded"]) => (s: S) => s.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -113,12 +114,7 @@ const makeAuditStage = (mode: "dp" | "non-private") =>
           catch: (e) => fail(`the tokenizer input is not a valid tokenizer.json: ${String(e)}`)
         })
         if (c.batchCap !== undefined) return yield* fail("the audit samples canaries by plain Poisson sampling: unset train.batchCap")
-        const rows = yield* inputs.sequences.readAll.pipe(Effect.mapError((e) => fail(`reading sequences: ${e.message}`)))
-        if (rows.length === 0) return yield* fail("the sequences table is empty: nothing to train on")
-        const seqLen = rows[0]!.tokens.length
-        const tokens = new Int32Array(seqLen * rows.length)
-        rows.forEach((r, i) => tokens.set(r.tokens, i * seqLen))
-        const N = rows.length
+        const { tokens, seqLen, count: N } = yield* loadSequences(inputs.sequences)
         const model = yield* Effect.try({
           try: () => decodeModelConfig({ ...c.model, vocabSize: tokenizer.vocabSize, contextLength: seqLen - 1 }),
           catch: (e) => fail(`invalid model shape: ${String(e)}`)

@@ -23,7 +23,7 @@
  *   per-step metrics table (private). Wall-clock throughput is telemetry (progress line,
  *   run record, log), never in an output, so a resumed run writes the same bytes.
  */
-import { Effect, Option, Schema, Stream } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { Artifact, Checkpoints, PrivacyLedger, Progress, Stage, StageFailed, type TensorMap } from "@dpipe/dsl"
 import { DEFAULT_RDP_ORDERS, rdpOfEvent } from "@dpipe/accounting/rdp"
 import { epsilonFromRdp } from "@dpipe/accounting/rdp-conversion"
@@ -39,6 +39,7 @@ import { Result } from "effect"
 import { ExecutionPlan, TrainConfig, TrainPerf, stepEvent, trainingEvent } from "./config.ts"
 import { describeEstimate, trainingPreflight } from "./estimate.ts"
 import { TrainMetrics, type TrainMetricsRow } from "./tables.ts"
+import { loadSequences } from "./dataset.ts"
 import { GuardState, PersistentDivergence, StabilityGuard, type GuardEvent } from "./stability.ts"
 
 type Mode = "dp" | "non-private"
@@ -59,32 +60,6 @@ const rowToJson = (r: TrainMetricsRow): Record<string, number | string> =>
   Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)]))
 const rowFromJson = (r: unknown): TrainMetricsRow =>
   Object.fromEntries(Object.entries(r as Record<string, number | string>).map(([k, v]) => [k, typeof v === "string" ? Number(v) : v])) as TrainMetricsRow
-
-/** Reads the packed sequences into one flat Int32Array. */
-const loadDataset = (input: { readonly numRows: number; readonly batches: () => Stream.Stream<ReadonlyArray<{ readonly tokens: Int32Array }>, { readonly message: string }> }) =>
-  Effect.gen(function* () {
-    let seqLen = -1
-    let count = 0
-    let tokens = new Int32Array(0)
-    yield* input.batches().pipe(
-      Stream.runForEach((rows) =>
-        Effect.gen(function* () {
-          for (const r of rows) {
-            if (seqLen < 0) {
-              seqLen = r.tokens.length
-              tokens = new Int32Array(seqLen * input.numRows)
-            }
-            if (r.tokens.length !== seqLen) return yield* fail(`sequence ${count} has ${r.tokens.length} tokens, expected ${seqLen}: training needs packed sequences of one length`)
-            tokens.set(r.tokens, count * seqLen)
-            count++
-          }
-        })
-      ),
-      Effect.mapError((e) => (e instanceof StageFailed ? e : fail(`reading sequences: ${e.message}`)))
-    )
-    if (count === 0) return yield* fail("the sequences table is empty: nothing to train on")
-    return { tokens, seqLen, count }
-  })
 
 const toTensors = (prefix: string, named: Readonly<Record<string, Float32Array>>, shapes: ReadonlyMap<string, ReadonlyArray<number>>): Record<string, { dtype: "float32"; shape: ReadonlyArray<number>; data: Float32Array }> => {
   const out: Record<string, { dtype: "float32"; shape: ReadonlyArray<number>; data: Float32Array }> = {}
@@ -145,7 +120,7 @@ const makeTrainStage = (mode: Mode) =>
           try: () => tokenizerFromJson(new TextDecoder().decode(inputs.tokenizer)),
           catch: (e) => fail(`the tokenizer input is not a valid tokenizer.json: ${String(e)}`)
         })
-        const data = yield* loadDataset(inputs.sequences)
+        const data = yield* loadSequences(inputs.sequences)
         const N = data.count
         if (config.batchCap !== undefined && config.datasetSize !== N) {
           return yield* fail(`batchCap needs the dataset size the accountant assumes: set train.datasetSize=${N} (it is ${config.datasetSize ?? "unset"}); the truncated-Poisson event depends on N`)

@@ -42,6 +42,7 @@ import { Sequences } from "@dpipe/stages/data-stages/tables"
 import { TrainConfig, TrainPerf, trainingEvent } from "@dpipe/stages/training-stages/config"
 import { publicProbe } from "@dpipe/stages/training-stages/stability"
 import { formatDelta } from "@dpipe/stages/report-stages/statement"
+import { loadSequences } from "@dpipe/stages/training-stages/dataset"
 
 const withDefault = <S extends Schema.Top & { readonly Encoded: unknown }>(value: S["Encoded"]) => (s: S) => s.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
@@ -190,12 +191,7 @@ export const dpTune = Stage.make({
       const c = config.train
       if (c.batchCap !== undefined) return yield* fail("dp-tune samples by plain Poisson sampling: unset train.batchCap")
       const tokenizer = yield* Effect.try({ try: () => tokenizerFromJson(new TextDecoder().decode(inputs.tokenizer)), catch: (e) => fail(`the tokenizer input is not a valid tokenizer.json: ${messageOf(e)}`) })
-      const rows = yield* inputs.sequences.readAll.pipe(Effect.mapError((e) => fail(`reading sequences: ${e.message}`)))
-      if (rows.length === 0) return yield* fail("the sequences table is empty: nothing to train on")
-      const seqLen = rows[0]!.tokens.length
-      const tokens = new Int32Array(seqLen * rows.length)
-      rows.forEach((r, i) => tokens.set(r.tokens, i * seqLen))
-      const N = rows.length
+      const { tokens, seqLen, count: N } = yield* loadSequences(inputs.sequences)
       const model = yield* Effect.try({ try: () => decodeModelConfig({ ...c.model, vocabSize: tokenizer.vocabSize, contextLength: seqLen - 1 }), catch: (e) => fail(`invalid model shape: ${messageOf(e)}`) })
       const probe = yield* Effect.try({ try: () => publicProbe(tokenizer, seqLen, config.tuning.scoreSequences), catch: (e) => fail(messageOf(e)) })
       const probeIndices = Int32Array.from({ length: probe.count }, (_, i) => i)
