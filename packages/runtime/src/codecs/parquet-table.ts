@@ -113,9 +113,20 @@ export const writeParquetTable = async (
   return { hash: hash.digest("hex"), bytes, rows: count }
 }
 
+/**
+ * A Parquet file to read: a path (read lazily, batch by batch), or the file's bytes already
+ * in memory. A lazily read file must not be replaced while it is read (the read fails
+ * inside parquet-wasm); a file that other fibers or processes rename over while it may be
+ * read (the privacy ledger) is read whole first, so the reader sees one complete version.
+ */
+export type ParquetInput = string | { readonly path: string; readonly bytes: Uint8Array }
+
+const pathOf = (input: ParquetInput): string => (typeof input === "string" ? input : input.path)
+const blobOf = async (input: ParquetInput): Promise<Blob> => (typeof input === "string" ? await openAsBlob(input) : new Blob([input.bytes]))
+
 /** Number of rows and the Arrow schema of a Parquet file, from its footer. */
-export const parquetInfo = async (path: string): Promise<{ readonly numRows: number; readonly schema: arrow.Schema }> => {
-  const file = await pw.ParquetFile.fromFile(await openAsBlob(path))
+export const parquetInfo = async (input: ParquetInput): Promise<{ readonly numRows: number; readonly schema: arrow.Schema }> => {
+  const file = await pw.ParquetFile.fromFile(await blobOf(input))
   try {
     const meta = file.metadata()
     const numRows = meta.fileMetadata().numRows()
@@ -128,8 +139,9 @@ export const parquetInfo = async (path: string): Promise<{ readonly numRows: num
 }
 
 /** Streams the rows of a Parquet table in batches, after checking its schema. */
-export async function* readParquetTable<R>(path: string, table: Table.TableSchema<string, R>, batchSize = 8192): AsyncGenerator<Array<R>> {
-  const file = await pw.ParquetFile.fromFile(await openAsBlob(path))
+export async function* readParquetTable<R>(input: ParquetInput, table: Table.TableSchema<string, R>, batchSize = 8192): AsyncGenerator<Array<R>> {
+  const path = pathOf(input)
+  const file = await pw.ParquetFile.fromFile(await blobOf(input))
   const problem = schemaProblem(arrow.tableFromIPC(file.schema().intoIPCStream()).schema, table as Table.TableSchema<string, unknown>)
   if (problem !== undefined) {
     file.free()

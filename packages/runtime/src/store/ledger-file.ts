@@ -4,7 +4,7 @@
  * atomically on every change, so a crash leaves the previous complete ledger.
  */
 import { Schema } from "effect"
-import { rm, stat } from "node:fs/promises"
+import { readFile, rm } from "node:fs/promises"
 import type { LedgerEntry } from "@dpipe/dsl"
 import { Col, LedgerEntry as LedgerEntrySchema, makeTable } from "@dpipe/dsl"
 import { parquetInfo, readParquetTable, writeParquetTable } from "../codecs/parquet-table.ts"
@@ -20,20 +20,27 @@ export const LedgerTable = makeTable("ledger", {
   recorded_at: Col.utf8
 })
 
+/**
+ * The entries of a ledger file ([] when there is none). The file is read whole first: stages
+ * record entries (an atomic rename over this path) while other fibers, runners and the
+ * dashboard read it, and a lazily read file replaced mid-read cannot be parsed.
+ */
 export const readLedger = async (path: string): Promise<Array<LedgerEntry>> => {
+  let bytes: Uint8Array
   try {
-    await stat(path)
+    bytes = await readFile(path)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return []
     throw e
   }
+  const input = { path, bytes }
   try {
-    await parquetInfo(path)
+    await parquetInfo(input)
   } catch (e) {
     throw new Error(`the privacy ledger ${path} cannot be read (${String(e)}); it must not be discarded: restore it from a backup`)
   }
   const out: Array<LedgerEntry> = []
-  for await (const rows of readParquetTable(path, LedgerTable)) {
+  for await (const rows of readParquetTable(input, LedgerTable)) {
     for (const r of rows) {
       out.push(Schema.decodeUnknownSync(LedgerEntrySchema)({
         id: r.id,
