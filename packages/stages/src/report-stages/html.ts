@@ -82,3 +82,27 @@ export const el = (tag: string, attrs: Attrs = {}, ...children: ReadonlyArray<Ch
 
 /** Concatenates children into one fragment. */
 export const fragment = (...children: ReadonlyArray<Child>): Html => mk(render(children))
+
+/**
+ * A whole self-contained report page: doctype, UTF-8, a Content-Security-Policy that allows
+ * no script, no request and no remote resource (inline styles and data: images only), the
+ * title, the stylesheet (a module constant) and the body. Both reports (a run's and the
+ * dp-scaling sweep's) are written through it, so they share one policy.
+ */
+export const htmlDocument = (page: { readonly title: string; readonly style: string; readonly viewport?: boolean }, body: Child): string =>
+  "<!doctype html>\n" +
+  el(
+    "html",
+    { lang: "en" },
+    el(
+      "head",
+      {},
+      el("meta", { charset: "utf-8" }),
+      el("meta", { "http-equiv": "Content-Security-Policy", content: "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }),
+      page.viewport === true ? el("meta", { name: "viewport", content: "width=device-width, initial-scale=1" }) : null,
+      el("title", {}, page.title),
+      el("style", {}, raw(page.style))
+    ),
+    el("body", {}, body)
+  ).html +
+  "\n"

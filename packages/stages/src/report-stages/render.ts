@@ -11,7 +11,7 @@
  * is escaped by construction (./html.ts).
  */
 import type { PrivacyLabel } from "@dpipe/dsl"
-import { el, fragment, raw, type Child, type Html } from "./html.ts"
+import { el, fragment, htmlDocument, type Child, type Html } from "./html.ts"
 import type { Evaluation, Memorization, ModelEvaluation } from "@dpipe/stages/eval-stages/tables"
 import type { PrivacyStatement, ReportSummary } from "./schemas.ts"
 import { formatDelta, formatEpsilon } from "./statement.ts"
@@ -448,22 +448,6 @@ export const renderReport = (input: ReportInput): { readonly html: string; reado
     el("h2", {}, "Memorization"),
     memorizationBlock
   )
-  const html =
-    "<!doctype html>\n" +
-    el(
-      "html",
-      { lang: "en" },
-      el(
-        "head",
-        {},
-        el("meta", { charset: "utf-8" }),
-        el("meta", { "http-equiv": "Content-Security-Policy", content: "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }),
-        el("meta", { name: "viewport", content: "width=device-width, initial-scale=1" }),
-        el("title", {}, input.title),
-        el("style", {}, raw(STYLE))
-      ),
-      el("body", {}, body)
-    ).html +
-    "\n"
+  const html = htmlDocument({ title: input.title, style: STYLE, viewport: true }, body)
   return { html, summary }
 }

@@ -13,7 +13,7 @@
  * - the fit's residuals (semi-parametric in-sample, parametric).
  */
 import { type PlanResult, type ScalingLaw, lawDomain, planTraining, predictLoss } from "@dpipe/scaling"
-import { el, fragment, raw, type Child, type Html } from "../report-stages/html.ts"
+import { el, fragment, htmlDocument, type Child, type Html } from "../report-stages/html.ts"
 import { type Series, lineChart } from "../report-stages/svg.ts"
 import type { SweepObservationRow } from "./tables.ts"
 
@@ -196,22 +196,7 @@ export const renderScalingReport = (input: ScalingReportInput): { readonly html:
       "residuals"
     )
   )
-  const html =
-    "<!doctype html>\n" +
-    el(
-      "html",
-      { lang: "en" },
-      el(
-        "head",
-        {},
-        el("meta", { charset: "utf-8" }),
-        el("meta", { "http-equiv": "Content-Security-Policy", content: "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }),
-        el("title", {}, input.title),
-        el("style", {}, raw(STYLE))
-      ),
-      el("body", {}, body)
-    ).html +
-    "\n"
+  const html = htmlDocument({ title: input.title, style: STYLE }, body)
   const num = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v)
   return {
     html,
